@@ -1,0 +1,46 @@
+# make deb [TARGET=debian-12]   build dist/omero-web_<version>_amd64.deb
+# make test                     lint, unit and integration tests (real containers)
+# make lint | unit | integration | clean
+
+TARGET ?= ubuntu-22.04
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD_ARGS ?=
+ifdef MIRROR
+BUILD_ARGS += --mirror $(MIRROR)
+endif
+ifdef ICEPY_WHEEL
+BUILD_ARGS += --icepy-wheel $(ICEPY_WHEEL)
+endif
+ifdef OMERO_WEB_VERSION
+BUILD_ARGS += --omero-web-version $(OMERO_WEB_VERSION)
+endif
+
+.PHONY: deb test lint unit integration clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test,lint]'
+	touch $@
+
+deb: $(VENV)/.installed
+	$(BIN)/omero-web-deb build --target $(TARGET) $(BUILD_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check builder tests
+	$(BIN)/ruff format --check builder tests
+	$(BIN)/mypy
+	$(BIN)/shellcheck debian/omero-web.postinst debian/omero-web.prerm debian/omero-web.postrm \
+		debian/omero-web.init debian/scripts/* .ci/run
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(BIN)/pytest -m integration tests/integration
+
+test: lint unit integration
+
+clean:
+	rm -rf dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,160 @@
+"""Command line: parse, build the configuration, call one function."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import docker
+
+from builder.config import (
+    DEFAULT_OMERO_WEB_VERSION,
+    BuildConfig,
+    network_from_environment,
+    validate_version,
+)
+from builder.errors import BuildError
+from builder.progress import Progress
+from builder.targets import DEFAULT_TARGET, TARGETS, get_target
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_cache_dir(environ: os._Environ[str] | dict[str, str]) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "omero-web-deb"
+
+
+def source_date_epoch(environ: os._Environ[str] | dict[str, str], project_root: Path) -> int:
+    """SOURCE_DATE_EPOCH if set, else the last commit's time, else now."""
+    if environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(environ["SOURCE_DATE_EPOCH"])
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(project_root), "log", "-1", "--format=%ct"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        return int(out)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return int(time.time())
+
+
+def run_reporting_errors(debug: bool, action: Callable[[], None]) -> None:
+    """Turn a BuildError into its exit code and a short message."""
+    try:
+        action()
+    except BuildError as e:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Build, test and publish native Debian packages of OMERO.web."""
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@click.option("--target", "target_name", default=DEFAULT_TARGET, show_default=True,
+              help="Distribution to build for (see `targets`).")
+@click.option("--omero-web-version", default=DEFAULT_OMERO_WEB_VERSION, show_default=True)
+@click.option("--revision", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Debian revision of this build.")
+@click.option("--icepy-wheel", metavar="URL|FILE",
+              help="Use this IcePy 3.6.5 wheel instead of building one.")
+@click.option("--mirror", metavar="URL", help="Distribution mirror for bootstrapping the base image.")
+@click.option("--ca-cert", "ca_certs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra CA certificate (PEM) to trust inside containers; repeatable.")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
+@click.option("--output", "output_dir", type=click.Path(path_type=Path), default=Path("dist"),
+              show_default=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb")
+@click.option("--maintainer", default=BuildConfig.maintainer, show_default=True)
+@click.option("--verbose", is_flag=True, help="Print the build log as it is written.")
+@click.pass_context
+def build(ctx: click.Context, target_name: str, omero_web_version: str, revision: int,
+          icepy_wheel: str | None, mirror: str | None, ca_certs: tuple[Path, ...], jobs: int,
+          output_dir: Path, cache_dir: Path | None, maintainer: str, verbose: bool) -> None:  # fmt: skip
+    """Build omero-web_<version>_amd64.deb for one target."""
+    from builder.build import build as run_build
+    from builder.build import log_path_for
+
+    environ = os.environ
+    cache = cache_dir or default_cache_dir(environ)
+
+    def action() -> None:
+        config = BuildConfig(
+            target=get_target(target_name),
+            project_root=PROJECT_ROOT,
+            output_dir=output_dir.resolve(),
+            cache_dir=cache.resolve(),
+            omero_web_version=validate_version(omero_web_version),
+            revision=revision,
+            icepy_wheel=icepy_wheel,
+            mirror=mirror,
+            network=network_from_environment(environ, ca_certs),
+            jobs=jobs,
+            maintainer=maintainer,
+            source_date_epoch=source_date_epoch(environ, PROJECT_ROOT),
+            keep_containers=environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS") == "1",
+        )
+        # The log is written in the cache and moved beside the artifacts only
+        # when they are all there: a failed build leaves nothing in --output.
+        work_log = config.cache_dir / "logs" / log_path_for(config).name
+        progress = Progress(log_path=work_log, verbose=verbose)
+        started = time.monotonic()
+        try:
+            result = run_build(config, progress)
+        except BuildError:
+            progress.say(f"the full build log is {work_log}")
+            raise
+        finally:
+            progress.close()
+        final_log = log_path_for(config)
+        shutil.move(work_log, final_log)
+        click.echo(f"built in {time.monotonic() - started:.0f} s:")
+        for path in (result.artifacts.deb, *result.artifacts.others, result.artifacts.lintian_report,
+                     final_log):  # fmt: skip
+            click.echo(f"  {path}")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+@main.command()
+@click.option("--mirror", metavar="URL", help="Check bootstrapping from this mirror.")
+@click.pass_context
+def targets(ctx: click.Context, mirror: str | None) -> None:
+    """List targets and whether their base image can be had here."""
+    from builder.container import docker_client
+
+    def action() -> None:
+        with docker_client() as client:
+            list_targets(client, mirror)
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+def list_targets(client: docker.DockerClient, mirror: str | None) -> None:
+    from builder.availability import check_availability
+
+    click.echo(f"{'target':14} {'codename':9} {'python':7} available")
+    for target in TARGETS.values():
+        result = check_availability(client, target, mirror)
+        state = "yes" if result.available else "no"
+        click.echo(f"{target.name:14} {target.codename:9} {target.python:7} {state}: {result.how}")

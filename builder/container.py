@@ -1,0 +1,186 @@
+"""A container to run commands in, always removed afterwards.
+
+Built on the Docker SDK.  `Container` is a context manager: whatever happens
+inside the `with`, the container is removed on the way out, unless the caller
+asked to keep it for debugging.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container as DockerContainer
+
+from builder.errors import CommandFailed, DockerUnavailable
+
+LogFn = Callable[[str], None]
+
+
+def docker_client() -> docker.DockerClient:
+    """The engine's client, or an error that says how to get one."""
+    client = None
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except docker.errors.DockerException as e:
+        if client is not None:
+            client.close()
+        raise DockerUnavailable(
+            "cannot reach a Docker engine: start it (e.g. `systemctl start docker`) "
+            "or point DOCKER_HOST at one, and make sure you may use its socket "
+            f"({e})"
+        ) from e
+    return client
+
+
+class Container:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        *,
+        log: LogFn,
+        name_prefix: str = "omero-web-deb",
+        environment: Mapping[str, str] | None = None,
+        volumes: Mapping[str, Mapping[str, str]] | None = None,
+        keep: bool = False,
+        privileged: bool = False,
+        network: str | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.log = log
+        self.name = f"{name_prefix}-{uuid.uuid4().hex[:8]}"
+        self.environment = dict(environment or {})
+        self.volumes = {k: dict(v) for k, v in (volumes or {}).items()}
+        self.keep = keep
+        self.privileged = privileged
+        self.network = network
+        self.hostname = hostname
+        self._container: DockerContainer | None = None
+
+    def __enter__(self) -> Container:
+        self.log(f"+ docker run {self.image} as {self.name}")
+        kwargs: dict[str, Any] = {}
+        if self.network:
+            kwargs["network"] = self.network
+        if self.hostname:
+            kwargs["hostname"] = self.hostname
+        self._container = self.client.containers.run(
+            self.image,
+            ["sleep", "infinity"],
+            name=self.name,
+            detach=True,
+            environment=self.environment,
+            volumes=self.volumes,
+            privileged=self.privileged,
+            **kwargs,
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._container is None:
+            return
+        if self.keep:
+            self.log(f"keeping container {self.name} (remove it with `docker rm -f {self.name}`)")
+            return
+        try:
+            self._container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+    @property
+    def container(self) -> DockerContainer:
+        if self._container is None:
+            raise RuntimeError("container used outside its `with` block")
+        return self._container
+
+    def call(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | PurePosixPath | None = None,
+        user: str = "",
+        check: bool = True,
+        hint: str = "",
+    ) -> str:
+        """Run argv in the container; log and return its output."""
+        argv = [str(a) for a in argv]
+        self.log(f"+ [{self.name}] " + " ".join(argv))
+        api = self.client.api
+        exec_id = api.exec_create(
+            self.container.id,
+            argv,
+            environment=dict(env or {}),
+            workdir=str(workdir) if workdir else None,
+            user=user,
+        )["Id"]
+        tail: deque[str] = deque(maxlen=25)
+        chunks: list[str] = []
+        pending = ""
+        for chunk in api.exec_start(exec_id, stream=True):
+            text = chunk.decode("utf-8", errors="replace")
+            chunks.append(text)
+            pending += text
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                self.log(line)
+                tail.append(line)
+        if pending:
+            self.log(pending)
+            tail.append(pending)
+        returncode = api.exec_inspect(exec_id)["ExitCode"]
+        if check and returncode != 0:
+            raise CommandFailed(argv, returncode, "\n".join(tail), hint)
+        return "".join(chunks)
+
+    def sh(self, script: str, **kwargs: Any) -> str:
+        """Run a shell snippet with `set -eu`; for pipes and redirections."""
+        return self.call(["sh", "-euc", script], **kwargs)
+
+    def copy_into(self, source: Path, destination: PurePosixPath) -> None:
+        """Copy a host file or folder into the destination folder."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(source, arcname=source.name)
+        self.call(["mkdir", "-p", str(destination)])
+        self.container.put_archive(str(destination), buffer.getvalue())
+
+    def write_file(self, path: PurePosixPath, content: bytes, mode: int = 0o644) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(path.name)
+            info.size = len(content)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(content))
+        self.call(["mkdir", "-p", str(path.parent)])
+        self.container.put_archive(str(path.parent), buffer.getvalue())
+
+    def copy_out(self, source: PurePosixPath, destination: Path) -> Path:
+        """Copy a file or folder out of the container into a host folder."""
+        stream, _ = self.container.get_archive(str(source))
+        buffer = io.BytesIO(b"".join(stream))
+        destination.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=buffer) as tar:
+            tar.extractall(destination, filter="data")
+        return destination / source.name
+
+    def commit(self, repository: str, tag: str) -> str:
+        image = self.container.commit(repository=repository, tag=tag, changes=['CMD ["bash"]'])
+        return str(image.id)

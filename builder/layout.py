@@ -1,0 +1,33 @@
+"""Every path the package installs and every work path inside containers.
+
+Nothing else spells out /opt/omero/web/... : take it from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+PACKAGE_NAME = "omero-web"
+SERVICE_USER = "omero-web"
+
+# The installed layout keeps the official walkthrough's paths.
+OMERO_WEB_ROOT = PurePosixPath("/opt/omero/web")
+VENV = OMERO_WEB_ROOT / "venv3"
+OMERODIR = OMERO_WEB_ROOT / "omero-web"
+CONFIG_DIR = PurePosixPath("/etc/omero-web")
+
+# Work paths inside build containers.  The build root has a name that occurs
+# nowhere else, so finding it in a packaged file proves a build path leaked.
+BUILD_ROOT = PurePosixPath("/omero-web-deb-build")
+CA_DIR = PurePosixPath("/usr/local/share/ca-certificates/omero-web-deb")
+WHEEL_DIR = BUILD_ROOT / "wheels"
+ICEPY_WORK = BUILD_ROOT / "icepy"
+PIP_CACHE = PurePosixPath("/root/.cache/pip")
+
+# Paths that must never appear in a packaged file.
+BUILD_PATH_MARKERS = (str(BUILD_ROOT), str(PIP_CACHE))
+
+
+def source_dir(version: str) -> PurePosixPath:
+    """Where the debian/ tree is assembled and dpkg-buildpackage runs."""
+    return BUILD_ROOT / f"{PACKAGE_NAME}-{version}"

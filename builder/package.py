@@ -1,0 +1,103 @@
+"""debian/ assembled, built with debhelper, checked with lintian, copied out.
+
+debian/ holds the static files (rules, maintainer scripts, service files);
+templates/debian/*.j2 are the few that depend on the build (control,
+changelog), rendered with StrictUndefined so a missing value is an error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import jinja2
+
+from builder.config import ICEPY_VERSION, BuildConfig
+from builder.container import Container
+from builder.layout import BUILD_ROOT, PACKAGE_NAME, source_dir
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    deb: Path
+    others: tuple[Path, ...]
+    lintian_report: Path
+
+
+def template_environment(project_root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(project_root / "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render_debian_templates(config: BuildConfig) -> dict[str, str]:
+    """File name in debian/ -> rendered text."""
+    env = template_environment(config.project_root)
+    values = {
+        "package": PACKAGE_NAME,
+        "version": config.package_version,
+        "omero_web_version": config.omero_web_version,
+        "icepy_version": ICEPY_VERSION,
+        "target": config.target,
+        "maintainer": config.maintainer,
+        "date": email.utils.formatdate(config.source_date_epoch, usegmt=False, localtime=False),
+    }
+    rendered = {}
+    for name in env.list_templates(filter_func=lambda n: n.startswith("debian/") and n.endswith(".j2")):
+        rendered[Path(name).name.removesuffix(".j2")] = env.get_template(name).render(values)
+    return rendered
+
+
+def deb_filename(config: BuildConfig) -> str:
+    return f"{PACKAGE_NAME}_{config.package_version}_amd64.deb"
+
+
+def assemble_source(container: Container, config: BuildConfig, requirements: str) -> PurePosixPath:
+    source = source_dir(config.package_version)
+    container.call(["rm", "-rf", str(source)])
+    container.copy_into(config.project_root / "debian", source)
+    for name, text in render_debian_templates(config).items():
+        container.write_file(source / "debian" / name, text.encode())
+    container.write_file(source / "requirements.txt", requirements.encode())
+    return source
+
+
+def build_deb(container: Container, config: BuildConfig, source: PurePosixPath) -> None:
+    container.call(
+        ["dpkg-buildpackage", "-b", "-us", "-uc", f"-j{config.jobs}"],
+        workdir=source,
+        env={"DEB_BUILD_OPTIONS": f"parallel={config.jobs}"},
+    )
+
+
+def run_lintian(container: Container, config: BuildConfig) -> PurePosixPath:
+    """Write lintian's findings beside the .changes; never fails the build
+    by itself (the tests hold the package to no errors)."""
+    changes = BUILD_ROOT / f"{PACKAGE_NAME}_{config.package_version}_amd64.changes"
+    report = BUILD_ROOT / f"{PACKAGE_NAME}_{config.package_version}_amd64.lintian.txt"
+    container.sh(
+        f"lintian --display-info --pedantic --fail-on none --no-tag-display-limit "
+        f"{changes} > {report} 2>&1"
+    )
+    return report
+
+
+def collect_artifacts(container: Container, config: BuildConfig, output_dir: Path) -> Artifacts:
+    """Copy the results out; the output folder gets whole files or none."""
+    stem = f"{PACKAGE_NAME}_{config.package_version}_amd64"
+    names = [f"{stem}.deb", f"{stem}.buildinfo", f"{stem}.changes", f"{stem}.lintian.txt"]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=f".partial-{uuid.uuid4().hex[:6]}-") as partial:
+        for name in names:
+            container.copy_out(BUILD_ROOT / name, Path(partial))
+        for name in names:
+            shutil.move(Path(partial) / name, output_dir / name)
+    paths = [output_dir / name for name in names]
+    return Artifacts(deb=paths[0], others=tuple(paths[1:3]), lintian_report=paths[3])

@@ -1,0 +1,78 @@
+"""The distributions a package can be built for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from builder.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # what users type: debian-12
+    distribution: str  # debian | ubuntu
+    release: str  # 12, 22.04
+    codename: str  # bookworm
+    python: str  # the distribution's python3: 3.11
+    image: str  # the registry image to try first
+    mirror: str  # default package mirror for bootstrapping
+    components: tuple[str, ...]
+    keyring: str  # host keyring that verifies the mirror's Release file
+    version_suffix: str  # appended to the Debian revision: 5.33.2-1~deb12
+
+    @property
+    def python_abi(self) -> str:
+        """The CPython wheel tag of the target's interpreter: cp311."""
+        return "cp" + self.python.replace(".", "")
+
+    @property
+    def python_package(self) -> str:
+        return f"python{self.python}"
+
+
+_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+_UBUNTU_MIRROR = "http://archive.ubuntu.com/ubuntu"
+_DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+_UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target(
+            "ubuntu-22.04", "ubuntu", "22.04", "jammy", "3.10", "ubuntu:22.04",
+            _UBUNTU_MIRROR, ("main", "universe"), _UBUNTU_KEYRING, "ubuntu22.04",
+        ),
+        Target(
+            "ubuntu-24.04", "ubuntu", "24.04", "noble", "3.12", "ubuntu:24.04",
+            _UBUNTU_MIRROR, ("main", "universe"), _UBUNTU_KEYRING, "ubuntu24.04",
+        ),
+        Target(
+            "debian-12", "debian", "12", "bookworm", "3.11", "debian:12",
+            _DEBIAN_MIRROR, ("main",), _DEBIAN_KEYRING, "deb12",
+        ),
+        Target(
+            "debian-13", "debian", "13", "trixie", "3.13", "debian:13",
+            _DEBIAN_MIRROR, ("main",), _DEBIAN_KEYRING, "deb13",
+        ),
+    )
+}
+
+DEFAULT_TARGET = "ubuntu-22.04"
+
+
+def get_target(name: str) -> Target:
+    try:
+        return TARGETS[name]
+    except KeyError:
+        known = ", ".join(TARGETS)
+        raise UsageError(
+            f"unknown target {name!r}; choose one of: {known} "
+            "(`omero-web-deb targets` shows which can be built here)"
+        ) from None
+
+
+def find_target_by_codename(codename: str) -> Target | None:
+    for target in TARGETS.values():
+        if target.codename == codename:
+            return target
+    return None
