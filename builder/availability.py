@@ -20,7 +20,9 @@ class Availability:
     how: str  # how the image is had, or why it cannot be
 
 
-def check_availability(client: docker.DockerClient, target: Target, mirror: str | None = None) -> Availability:
+def check_availability(
+    client: docker.DockerClient, target: Target, mirror: str | None = None
+) -> Availability:
     mirror = (mirror or target.mirror).rstrip("/")
     tag = base_image_tag(target, mirror)
     if image_exists(client, tag):
@@ -28,7 +30,7 @@ def check_availability(client: docker.DockerClient, target: Target, mirror: str 
     if image_exists(client, target.image):
         return Availability(True, f"local image {target.image}")
     try:
-        client.api.inspect_distribution(target.image)
+        client.api.inspect_distribution(target.image)  # type: ignore[no-untyped-call]
         return Availability(True, f"pull {target.image}")
     except docker.errors.APIError as e:
         pull = f"pull {target.image}: {str(e.explanation or e).splitlines()[0][:120]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def build(
         given_wheel = resolve_given_wheel(config)
         check_release_exists(config.network.index_url, "omero-web", config.omero_web_version)
     if client is None:
-        with docker_client() as own_client:
+        with closing(docker_client()) as own_client:
             return build_with(config, progress, own_client, runner, given_wheel)
     return build_with(config, progress, client, runner, given_wheel)
 
@@ -51,7 +52,11 @@ def build_with(
 ) -> BuildResult:
     with progress.step(f"base image for {config.target.name}"):
         base = ensure_base_image(
-            client, config.target, config.mirror_url, runner, custom_mirror=config.mirror is not None
+            client,
+            config.target,
+            config.mirror_url,
+            runner,
+            custom_mirror=config.mirror is not None,
         )
     with progress.step("build image"):
         build_image = ensure_build_image(client, base, config.target, config.network, progress.log)

@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,8 +42,10 @@ def source_date_epoch(environ: os._Environ[str] | dict[str, str], project_root: 
     try:
         out = subprocess.run(
             ["git", "-C", str(project_root), "log", "-1", "--format=%ct"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return int(out)
     except (OSError, subprocess.CalledProcessError, ValueError):
         return int(time.time())
@@ -71,26 +74,62 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.option("--target", "target_name", default=DEFAULT_TARGET, show_default=True,
-              help="Distribution to build for (see `targets`).")
+@click.option(
+    "--target",
+    "target_name",
+    default=DEFAULT_TARGET,
+    show_default=True,
+    help="Distribution to build for (see `targets`).",
+)
 @click.option("--omero-web-version", default=DEFAULT_OMERO_WEB_VERSION, show_default=True)
-@click.option("--revision", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Debian revision of this build.")
-@click.option("--icepy-wheel", metavar="URL|FILE",
-              help="Use this IcePy 3.6.5 wheel instead of building one.")
-@click.option("--mirror", metavar="URL", help="Distribution mirror for bootstrapping the base image.")
-@click.option("--ca-cert", "ca_certs", multiple=True, type=click.Path(path_type=Path),
-              help="Extra CA certificate (PEM) to trust inside containers; repeatable.")
+@click.option(
+    "--revision",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Debian revision of this build.",
+)
+@click.option(
+    "--icepy-wheel", metavar="URL|FILE", help="Use this IcePy 3.6.5 wheel instead of building one."
+)
+@click.option(
+    "--mirror", metavar="URL", help="Distribution mirror for bootstrapping the base image."
+)
+@click.option(
+    "--ca-cert",
+    "ca_certs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra CA certificate (PEM) to trust inside containers; repeatable.",
+)
 @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
-@click.option("--output", "output_dir", type=click.Path(path_type=Path), default=Path("dist"),
-              show_default=True)
-@click.option("--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+)
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
+)
 @click.option("--maintainer", default=BuildConfig.maintainer, show_default=True)
 @click.option("--verbose", is_flag=True, help="Print the build log as it is written.")
 @click.pass_context
-def build(ctx: click.Context, target_name: str, omero_web_version: str, revision: int,
-          icepy_wheel: str | None, mirror: str | None, ca_certs: tuple[Path, ...], jobs: int,
-          output_dir: Path, cache_dir: Path | None, maintainer: str, verbose: bool) -> None:  # fmt: skip
+def build(
+    ctx: click.Context,
+    target_name: str,
+    omero_web_version: str,
+    revision: int,
+    icepy_wheel: str | None,
+    mirror: str | None,
+    ca_certs: tuple[Path, ...],
+    jobs: int,
+    output_dir: Path,
+    cache_dir: Path | None,
+    maintainer: str,
+    verbose: bool,
+) -> None:
     """Build omero-web_<version>_amd64.deb for one target."""
     from builder.build import build as run_build
     from builder.build import log_path_for
@@ -129,8 +168,12 @@ def build(ctx: click.Context, target_name: str, omero_web_version: str, revision
         final_log = log_path_for(config)
         shutil.move(work_log, final_log)
         click.echo(f"built in {time.monotonic() - started:.0f} s:")
-        for path in (result.artifacts.deb, *result.artifacts.others, result.artifacts.lintian_report,
-                     final_log):  # fmt: skip
+        for path in (
+            result.artifacts.deb,
+            *result.artifacts.others,
+            result.artifacts.lintian_report,
+            final_log,
+        ):
             click.echo(f"  {path}")
 
     run_reporting_errors(ctx.obj["debug"], action)
@@ -144,7 +187,7 @@ def targets(ctx: click.Context, mirror: str | None) -> None:
     from builder.container import docker_client
 
     def action() -> None:
-        with docker_client() as client:
+        with closing(docker_client()) as client:
             list_targets(client, mirror)
 
     run_reporting_errors(ctx.obj["debug"], action)

@@ -23,10 +23,16 @@ HOST_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
 # Variables passed into containers so builds work behind proxies and with
 # internal package indexes.  apt honours the proxy ones, pip all of them.
 PASSTHROUGH_VARIABLES = (
-    "http_proxy", "https_proxy", "no_proxy",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
-)  # fmt: skip
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+)
 
 _VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*([a-z]+[0-9]*)?(\.post[0-9]+|\.dev[0-9]+)?$")
 
@@ -79,7 +85,9 @@ def validate_version(version: str) -> str:
     return version
 
 
-def find_ca_certificates(extra: Iterable[Path], host_dir: Path = HOST_EXTRA_CA_DIR) -> tuple[Path, ...]:
+def find_ca_certificates(
+    extra: Iterable[Path], host_dir: Path = HOST_EXTRA_CA_DIR
+) -> tuple[Path, ...]:
     """The host's locally added CAs plus any given with --ca-cert."""
     found = sorted(host_dir.rglob("*.crt")) if host_dir.is_dir() else []
     certificates = [*found, *extra]

@@ -7,6 +7,7 @@ asked to keep it for debugging.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 import uuid
@@ -99,10 +100,8 @@ class Container:
         if self.keep:
             self.log(f"keeping container {self.name} (remove it with `docker rm -f {self.name}`)")
             return
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self._container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
     @property
     def container(self) -> DockerContainer:

@@ -44,16 +44,26 @@ class WheelName:
             raise UsageError(f"{filename} is not a wheel (the name must end in .whl)")
         parts = filename[: -len(".whl")].split("-")
         if len(parts) not in (5, 6):
-            raise UsageError(f"{filename} is not a wheel file name (name-version-python-abi-platform.whl)")
+            raise UsageError(
+                f"{filename} is not a wheel file name (name-version-python-abi-platform.whl)"
+            )
         name, version, python, abi, platform = parts[0], parts[1], *parts[-3:]
-        return cls(name, version, tuple(python.split(".")), tuple(abi.split(".")), tuple(platform.split(".")))
+        return cls(
+            name,
+            version,
+            tuple(python.split(".")),
+            tuple(abi.split(".")),
+            tuple(platform.split(".")),
+        )
 
 
 def check_wheel_for_target(filename: str, target: Target) -> None:
     """Refuse a wheel that would give a broken venv on the target."""
     wheel = WheelName.parse(filename)
     if wheel.distribution.lower().replace("-", "_") != "zeroc_ice":
-        raise UsageError(f"{filename} is not an IcePy wheel (distribution {wheel.distribution!r}, expected zeroc_ice)")
+        raise UsageError(
+            f"{filename} is not an IcePy wheel (distribution {wheel.distribution!r}, expected zeroc_ice)"
+        )
     if wheel.version != ICEPY_VERSION:
         raise UsageError(f"{filename} is IcePy {wheel.version}; OMERO needs IcePy {ICEPY_VERSION}")
     if target.python_abi not in wheel.python_tags:
@@ -95,12 +105,15 @@ def fetch_given_wheel(location: str, cache_dir: Path) -> Path:
             return destination
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with urllib.request.urlopen(location, timeout=120) as response, tempfile.NamedTemporaryFile(
-                dir=destination.parent, delete=False
-            ) as partial:
+            with (
+                urllib.request.urlopen(location, timeout=120) as response,
+                tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial,
+            ):
                 shutil.copyfileobj(response, partial)
         except (urllib.error.URLError, OSError) as e:
-            raise NetworkError(f"cannot download the IcePy wheel {location}: {getattr(e, 'reason', e)}") from e
+            raise NetworkError(
+                f"cannot download the IcePy wheel {location}: {getattr(e, 'reason', e)}"
+            ) from e
         Path(partial.name).rename(destination)
         return destination
     path = Path(parsed.path if parsed.scheme == "file" else location)
@@ -133,20 +146,36 @@ def build_icepy_wheel(container: Container, config: BuildConfig) -> Path:
     )
     container.call(
         [
-            *pip, "download", "--no-deps", "--no-binary", ":all:",
-            "--dest", str(work), f"zeroc-ice=={ICEPY_VERSION}",
-        ]  # fmt: skip
+            *pip,
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            str(work),
+            f"zeroc-ice=={ICEPY_VERSION}",
+        ]
     )
-    container.call(["tar", "-xzf", str(work / f"zeroc-ice-{ICEPY_VERSION}.tar.gz"), "-C", str(work)])
+    container.call(
+        ["tar", "-xzf", str(work / f"zeroc-ice-{ICEPY_VERSION}.tar.gz"), "-C", str(work)]
+    )
     container.copy_into(PATCHES_DIR, work)
     for patch in patch_series():
-        container.call(["patch", "-p1", "--forward", "-i", str(work / "icepy" / patch.name)], workdir=source)
+        container.call(
+            ["patch", "-p1", "--forward", "-i", str(work / "icepy" / patch.name)], workdir=source
+        )
     container.copy_into(BUILD_SCRIPT, work)
     container.call(
         [
-            str(work / "venv/bin/python"), str(work / BUILD_SCRIPT.name),
-            "--source", str(source), "--jobs", str(config.jobs), "--out", str(work / "dist"),
-        ]  # fmt: skip
+            str(work / "venv/bin/python"),
+            str(work / BUILD_SCRIPT.name),
+            "--source",
+            str(source),
+            "--jobs",
+            str(config.jobs),
+            "--out",
+            str(work / "dist"),
+        ]
     )
     wheels = container.call(["sh", "-c", f"ls {work}/dist/*.whl"]).split()
     if len(wheels) != 1:
@@ -163,7 +192,9 @@ def build_icepy_wheel(container: Container, config: BuildConfig) -> Path:
     return entry / built.name
 
 
-def provide_icepy_wheel(container: Container, config: BuildConfig, given: Path | None) -> PurePosixPath:
+def provide_icepy_wheel(
+    container: Container, config: BuildConfig, given: Path | None
+) -> PurePosixPath:
     """Put the IcePy wheel into the container; return its path there."""
     wheel = given or cached_wheel(config.cache_dir, config.target)
     if wheel is None:

@@ -34,9 +34,19 @@ BUILD_IMAGE_REPOSITORY = "omero-web-deb/build"
 # OpenSSL and bzip2 (its setup.py); python3-dev and python3-venv are the
 # target's own interpreter.
 BUILD_PACKAGES = (
-    "build-essential", "debhelper", "dpkg-dev", "fakeroot", "lintian", "patch", "file",
-    "python3-dev", "python3-venv", "libssl-dev", "libbz2-dev", "ca-certificates",
-)  # fmt: skip
+    "build-essential",
+    "debhelper",
+    "dpkg-dev",
+    "fakeroot",
+    "lintian",
+    "patch",
+    "file",
+    "python3-dev",
+    "python3-venv",
+    "libssl-dev",
+    "libbz2-dev",
+    "ca-certificates",
+)
 
 LogFn = Callable[[str], None]
 
@@ -66,7 +76,9 @@ def check_mirror(target: Target, mirror: str, timeout: float = 20) -> None:
             pass
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise NetworkError(f"mirror {mirror} does not serve {target.codename}: {url}: {reason}") from e
+        raise NetworkError(
+            f"mirror {mirror} does not serve {target.codename}: {url}: {reason}"
+        ) from e
 
 
 def ensure_base_image(
@@ -96,7 +108,9 @@ def ensure_base_image(
         check_mirror(target, mirror)
         bootstrap_image(client, target, mirror, tag, runner)
     except (NetworkError, CommandFailed) as e:
-        advice = f"set --mirror (make deb MIRROR=...) to a {target.distribution} mirror you can reach"
+        advice = (
+            f"set --mirror (make deb MIRROR=...) to a {target.distribution} mirror you can reach"
+        )
         if target.distribution != "debian":
             advice += ", or build TARGET=debian-12, which needs only the Debian mirror"
         raise ImageUnavailable(
@@ -116,28 +130,38 @@ def bootstrap_image(
         if shutil.which("mmdebstrap"):
             runner.run(
                 [
-                    "mmdebstrap", "--variant=apt", "--include=ca-certificates",
+                    "mmdebstrap",
+                    "--variant=apt",
+                    "--include=ca-certificates",
                     f"--components={','.join(target.components)}",
                     f"--keyring={target.keyring}",
-                    target.codename, str(tarball), mirror,
-                ]  # fmt: skip
+                    target.codename,
+                    str(tarball),
+                    mirror,
+                ]
             )
         elif shutil.which("debootstrap"):
             rootfs = Path(work) / "rootfs"
             runner.run(
                 [
-                    "debootstrap", "--variant=minbase", "--include=ca-certificates",
+                    "debootstrap",
+                    "--variant=minbase",
+                    "--include=ca-certificates",
                     f"--components={','.join(target.components)}",
                     f"--keyring={target.keyring}",
-                    target.codename, str(rootfs), mirror,
-                ]  # fmt: skip
+                    target.codename,
+                    str(rootfs),
+                    mirror,
+                ]
             )
             runner.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."])
         else:
             raise CommandFailed(
-                ["mmdebstrap"], 127, "neither mmdebstrap nor debootstrap is installed",
+                ["mmdebstrap"],
+                127,
+                "neither mmdebstrap nor debootstrap is installed",
                 "install one: apt-get install mmdebstrap",
-            )  # fmt: skip
+            )
         repository, _, version = tag.partition(":")
         runner.log(f"+ docker import {tarball} {tag}")
         client.api.import_image_from_file(
@@ -152,7 +176,7 @@ def ensure_build_image(
     network: NetworkSettings,
     log: LogFn,
 ) -> str:
-    base_id = client.images.get(base_tag).id
+    base_id = str(client.images.get(base_tag).id)
     tag = f"{BUILD_IMAGE_REPOSITORY}:{target.name}-{_short_hash(base_id, *BUILD_PACKAGES)}"
     if image_exists(client, tag):
         log(f"build image {tag} is cached")

@@ -50,7 +50,9 @@ def render_debian_templates(config: BuildConfig) -> dict[str, str]:
         "date": email.utils.formatdate(config.source_date_epoch, usegmt=False, localtime=False),
     }
     rendered = {}
-    for name in env.list_templates(filter_func=lambda n: n.startswith("debian/") and n.endswith(".j2")):
+    for name in env.list_templates(
+        filter_func=lambda n: n.startswith("debian/") and n.endswith(".j2")
+    ):
         rendered[Path(name).name.removesuffix(".j2")] = env.get_template(name).render(values)
     return rendered
 
@@ -94,7 +96,9 @@ def collect_artifacts(container: Container, config: BuildConfig, output_dir: Pat
     stem = f"{PACKAGE_NAME}_{config.package_version}_amd64"
     names = [f"{stem}.deb", f"{stem}.buildinfo", f"{stem}.changes", f"{stem}.lintian.txt"]
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output_dir, prefix=f".partial-{uuid.uuid4().hex[:6]}-") as partial:
+    with tempfile.TemporaryDirectory(
+        dir=output_dir, prefix=f".partial-{uuid.uuid4().hex[:6]}-"
+    ) as partial:
         for name in names:
             container.copy_out(BUILD_ROOT / name, Path(partial))
         for name in names:

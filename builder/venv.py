@@ -44,10 +44,15 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
     # direct_url.json, which would carry a build path into the package.
     container.call(
         [
-            *pip, "install", "--no-compile", "--find-links", str(WHEEL_DIR),
-            f"zeroc-ice=={ICEPY_VERSION}", f"omero-web[redis]=={config.omero_web_version}",
+            *pip,
+            "install",
+            "--no-compile",
+            "--find-links",
+            str(WHEEL_DIR),
+            f"zeroc-ice=={ICEPY_VERSION}",
+            f"omero-web[redis]=={config.omero_web_version}",
             *EXTRA_REQUIREMENTS,
-        ],  # fmt: skip
+        ],
         hint="pip could not install omero-web into the venv: check the network, the "
         "proxy variables, PIP_INDEX_URL and --ca-cert",
     )
@@ -61,10 +66,14 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
         if line and line.split("==")[0].lower() not in BUILD_ONLY
     )
     container.call([*pip, "uninstall", "-y", "-q", *BUILD_ONLY[::-1]], check=False)
-    remaining = container.call([str(VENV / "bin" / "python"), "-m", "pip", "--version"], check=False)
+    remaining = container.call(
+        [str(VENV / "bin" / "python"), "-m", "pip", "--version"], check=False
+    )
     if "pip " in remaining and "No module named pip" not in remaining:
         raise BuildError(f"pip is still in the venv after uninstalling it: {remaining.strip()}")
-    container.call(["find", str(VENV), "-name", "__pycache__", "-prune", "-exec", "rm", "-rf", "{}", "+"])
+    container.call(
+        ["find", str(VENV), "-name", "__pycache__", "-prune", "-exec", "rm", "-rf", "{}", "+"]
+    )
     return requirements
 
 

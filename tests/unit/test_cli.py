@@ -40,13 +40,17 @@ def test_icepy_wheel_for_the_wrong_python(run, tmp_path):
     out = tmp_path / "out"
     wheel = tmp_path / "zeroc_ice-3.6.5-cp310-cp310-linux_x86_64.whl"
     wheel.write_bytes(b"PK")
-    result = run("build", "--target", "debian-12", "--icepy-wheel", str(wheel), "--output", str(out))
+    result = run(
+        "build", "--target", "debian-12", "--icepy-wheel", str(wheel), "--output", str(out)
+    )
     assert_refused(result, 2, "cp310", "Python 3.11", output_dir=out)
 
 
 def test_malformed_omero_web_version(run, tmp_path):
     out = tmp_path / "out"
-    result = run("build", "--target", "debian-12", "--omero-web-version", "latest", "--output", str(out))
+    result = run(
+        "build", "--target", "debian-12", "--omero-web-version", "latest", "--output", str(out)
+    )
     assert_refused(result, 2, "'latest' is not a release version", output_dir=out)
 
 
@@ -78,5 +82,13 @@ def test_debug_shows_the_traceback(run, tmp_path):
 
 def test_help_lists_the_documented_options(run):
     result = run("build", "--help")
-    for option in ("--target", "--omero-web-version", "--icepy-wheel", "--mirror", "--ca-cert", "--jobs", "--output"):
+    for option in (
+        "--target",
+        "--omero-web-version",
+        "--icepy-wheel",
+        "--mirror",
+        "--ca-cert",
+        "--jobs",
+        "--output",
+    ):
         assert option in result.output

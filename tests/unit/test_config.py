@@ -11,9 +11,13 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 def test_package_version_carries_revision_and_target(tmp_path):
     config = BuildConfig(
-        target=get_target("debian-12"), project_root=tmp_path, output_dir=tmp_path,
-        cache_dir=tmp_path, omero_web_version="5.33.2", revision=3,
-    )  # fmt: skip
+        target=get_target("debian-12"),
+        project_root=tmp_path,
+        output_dir=tmp_path,
+        cache_dir=tmp_path,
+        omero_web_version="5.33.2",
+        revision=3,
+    )
     assert config.package_version == "5.33.2-3~deb12"
     assert config.mirror_url == "http://deb.debian.org/debian"
 

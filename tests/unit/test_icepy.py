@@ -6,7 +6,9 @@ from builder.targets import get_target
 
 
 def test_a_wheel_for_the_targets_python_passes():
-    icepy.check_wheel_for_target("zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl", get_target("debian-12"))
+    icepy.check_wheel_for_target(
+        "zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl", get_target("debian-12")
+    )
     icepy.check_wheel_for_target(
         "zeroc_ice-3.6.5-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         get_target("ubuntu-22.04"),
@@ -15,7 +17,9 @@ def test_a_wheel_for_the_targets_python_passes():
 
 def test_a_wheel_for_another_python_is_refused_with_advice():
     with pytest.raises(UsageError) as error:
-        icepy.check_wheel_for_target("zeroc_ice-3.6.5-cp310-cp310-linux_x86_64.whl", get_target("debian-12"))
+        icepy.check_wheel_for_target(
+            "zeroc_ice-3.6.5-cp310-cp310-linux_x86_64.whl", get_target("debian-12")
+        )
     message = str(error.value)
     assert "cp310" in message and "cp311" in message and "3.11" in message
 
@@ -37,7 +41,9 @@ def test_other_wrong_wheels_are_refused(filename, fragment):
 
 def test_a_missing_wheel_file_is_refused(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
-        icepy.fetch_given_wheel(str(tmp_path / "zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl"), tmp_path)
+        icepy.fetch_given_wheel(
+            str(tmp_path / "zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl"), tmp_path
+        )
 
 
 def test_cache_key_changes_with_target_and_patches(tmp_path, monkeypatch):

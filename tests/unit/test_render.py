@@ -12,10 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def make_config(target="debian-12", revision=2):
     return BuildConfig(
-        target=get_target(target), project_root=ROOT, output_dir=ROOT / "dist",
-        cache_dir=ROOT / ".cache", omero_web_version="5.33.2", revision=revision,
-        maintainer="Facility Admin <admin@example.org>", source_date_epoch=1764300000,
-    )  # fmt: skip
+        target=get_target(target),
+        project_root=ROOT,
+        output_dir=ROOT / "dist",
+        cache_dir=ROOT / ".cache",
+        omero_web_version="5.33.2",
+        revision=revision,
+        maintainer="Facility Admin <admin@example.org>",
+        source_date_epoch=1764300000,
+    )
 
 
 def test_changelog_carries_version_suite_and_fixed_date():
@@ -29,7 +34,9 @@ def test_changelog_carries_version_suite_and_fixed_date():
 
 
 def test_control_declares_computed_and_fixed_depends():
-    paragraphs = list(Deb822.iter_paragraphs(render_debian_templates(make_config("debian-13"))["control"]))
+    paragraphs = list(
+        Deb822.iter_paragraphs(render_debian_templates(make_config("debian-13"))["control"])
+    )
     source, binary = paragraphs
     assert source["Source"] == "omero-web"
     assert "debhelper-compat (= 13)" in source["Build-Depends"]

@@ -41,7 +41,15 @@ def test_maintainer_scripts_name_every_dpkg_argument(script):
     expected = {
         "postinst": ["configure", "abort-upgrade", "abort-remove", "abort-deconfigure"],
         "prerm": ["remove", "upgrade", "deconfigure", "failed-upgrade"],
-        "postrm": ["purge", "remove", "upgrade", "failed-upgrade", "abort-install", "abort-upgrade", "disappear"],
+        "postrm": [
+            "purge",
+            "remove",
+            "upgrade",
+            "failed-upgrade",
+            "abort-install",
+            "abort-upgrade",
+            "disappear",
+        ],
         "preinst": ["install", "upgrade", "abort-upgrade"],
     }[script.name.split(".")[1]]
     for argument in expected:

@@ -33,7 +33,7 @@ def test_version_suffixes_sort_older_releases_first():
 
     versions = [Version(f"5.33.2-1~{t.version_suffix}") for t in TARGETS.values()]
     by_distribution = {}
-    for target, version in zip(TARGETS.values(), versions):
+    for target, version in zip(TARGETS.values(), versions, strict=True):
         by_distribution.setdefault(target.distribution, []).append(version)
     for same in by_distribution.values():
         assert same == sorted(same)

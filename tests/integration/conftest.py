@@ -1,0 +1,79 @@
+"""Integration fixtures: one build per target per session, fresh hosts to
+install it in.  Ubuntu targets skip, with the reason, where their base image
+cannot be had (no registry, no Ubuntu mirror)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from builder.availability import check_availability
+from builder.container import docker_client
+from builder.targets import TARGETS, Target
+
+from .harness import Host, build_deb, fresh_host
+
+MEASUREMENTS: dict[str, dict[str, float | int | str]] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[docker.DockerClient]:
+    with docker_client() as c:
+        yield c
+
+
+@pytest.fixture(scope="session", params=list(TARGETS), ids=list(TARGETS))
+def target(request: pytest.FixtureRequest, client: docker.DockerClient) -> Target:
+    target = TARGETS[request.param]
+    availability = check_availability(client, target)
+    if not availability.available:
+        pytest.skip(f"{target.name}: no base image here ({availability.how})")
+    return target
+
+
+@pytest.fixture(scope="session")
+def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("builds")
+
+
+_BUILDS: dict[tuple[str, int], Path] = {}
+
+
+def built(target: Target, build_root: Path, revision: int = 1) -> Path:
+    key = (target.name, revision)
+    if key not in _BUILDS:
+        _BUILDS[key] = build_deb(
+            target, build_root / f"{target.name}-r{revision}", "--revision", str(revision)
+        )
+    return _BUILDS[key]
+
+
+@pytest.fixture(scope="session")
+def deb(target: Target, build_root: Path) -> Path:
+    return built(target, build_root)
+
+
+@pytest.fixture
+def host(client: docker.DockerClient, target: Target) -> Iterator[Host]:
+    with fresh_host(client, target) as h:
+        yield h
+
+
+def record(target: Target, **values: float | int | str) -> None:
+    MEASUREMENTS.setdefault(target.name, {}).update(values)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if MEASUREMENTS:
+        terminalreporter.section("measurements")
+        terminalreporter.write_line(json.dumps(MEASUREMENTS, indent=2, sort_keys=True))

@@ -1,0 +1,138 @@
+"""What the integration tests share: building with the real CLI, and fresh
+target containers to install the result in, as an admin would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import docker
+
+from builder.config import network_from_environment
+from builder.container import Container
+from builder.images import ensure_base_image
+from builder.layout import OMERODIR, VENV
+from builder.runner import Runner
+from builder.targets import Target
+from builder.trust import install_ca_certificates
+
+ROOT = Path(__file__).resolve().parents[2]
+DEB_DIR = PurePosixPath("/tmp/debs")
+
+
+def build_deb(target: Target, output: Path, *extra: str) -> Path:
+    """Build with the CLI, exactly as `make deb` does."""
+    argv = [
+        sys.executable,
+        "-m",
+        "builder",
+        "build",
+        "--target",
+        target.name,
+        "--output",
+        str(output),
+        *extra,
+    ]
+    print("+", " ".join(argv), flush=True)
+    result = subprocess.run(
+        argv, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    print(result.stdout, flush=True)
+    assert result.returncode == 0, f"build failed:\n{result.stdout[-4000:]}"
+    debs = sorted(output.glob("omero-web_*.deb"))
+    assert debs, f"no .deb in {output}"
+    return debs[-1]
+
+
+@dataclass
+class Host:
+    """A fresh container of the target, used the way an admin uses a host."""
+
+    container: Container
+
+    def sh(self, script: str, check: bool = True) -> str:
+        return self.container.call(["sh", "-c", script], check=check)
+
+    def run(self, *argv: str, check: bool = True) -> str:
+        return self.container.call(list(argv), check=check)
+
+    def exit_code(self, script: str) -> int:
+        out = self.container.call(["sh", "-c", f"{script} >/dev/null 2>&1; echo $?"], check=False)
+        return int(out.strip().splitlines()[-1])
+
+    def as_service_user(self, *argv: str, check: bool = True) -> str:
+        env = [
+            f"OMERODIR={OMERODIR}",
+            f"OMERO_USERDIR={OMERODIR}/var/omero",
+            f"HOME={OMERODIR}/var",
+        ]
+        return self.container.call(
+            ["runuser", "-u", "omero-web", "--", "env", *env, *argv], check=check, workdir="/"
+        )
+
+    def http_get(
+        self, path: str, host: str = "localhost", port: int = 80
+    ) -> tuple[int, dict[str, str], str]:
+        """Status, headers and body of a GET through nginx, from inside the host."""
+        out = self.container.call(
+            [
+                "sh",
+                "-c",
+                'curl -s -o /tmp/body -D /tmp/headers -H "Host: $1" "http://127.0.0.1:$2$3"; '
+                "cat /tmp/headers; echo; cat /tmp/body",
+                "sh",
+                host,
+                str(port),
+                path,
+            ],
+            check=False,
+        )
+        head, _, body = out.replace("\r\n", "\n").partition("\n\n")
+        lines = head.splitlines()
+        if not lines or not lines[0].startswith("HTTP/"):
+            return 0, {}, out
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        return int(lines[0].split()[1]), headers, body
+
+    def wait_for_status(self, path: str, status: int = 200, timeout: float = 90) -> float:
+        """Seconds until `path` answers `status`; fails after the timeout."""
+        start = time.monotonic()
+        last = None
+        while time.monotonic() - start < timeout:
+            last = self.http_get(path)
+            if last[0] == status:
+                return time.monotonic() - start
+            time.sleep(0.5)
+        raise AssertionError(
+            f"{path} did not answer {status} within {timeout} s; last: {last and last[:1]}"
+        )
+
+    def install(self, deb: Path) -> None:
+        self.container.copy_into(deb, DEB_DIR)
+        self.run("apt-get", "install", "-y", "-q", f"{DEB_DIR}/{deb.name}")
+
+
+@contextmanager
+def fresh_host(client: docker.DockerClient, target: Target, log=print) -> Iterator[Host]:
+    """A new container from the target's base image, with apt lists ready."""
+    runner = Runner(log)
+    image = ensure_base_image(client, target, target.mirror, runner)
+    network = network_from_environment(os.environ)
+    env = {"DEBIAN_FRONTEND": "noninteractive", **network.environment}
+    with Container(
+        client, image, log=log, name_prefix=f"omero-web-deb-test-{target.name}", environment=env
+    ) as c:
+        install_ca_certificates(c, network.ca_certificates)
+        c.call(["apt-get", "update", "-q"])
+        c.call(["apt-get", "install", "-y", "-q", "--no-install-recommends", "curl"])
+        yield Host(c)
+
+
+def venv_python() -> str:
+    return str(VENV / "bin" / "python")

@@ -1,0 +1,125 @@
+"""Install the built .deb in a fresh container of its target and check what
+an admin checks after following the OMERO.web walkthrough."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from debian.debfile import DebFile
+
+from builder.layout import OMERODIR, VENV
+from builder.targets import Target
+
+from .conftest import record
+from .harness import Host, fresh_host, venv_python
+
+LOGIN = "/webclient/login/"
+
+
+@pytest.fixture(scope="module")
+def installed(client: docker.DockerClient, target: Target, deb: Path) -> Iterator[Host]:
+    with fresh_host(client, target) as host:
+        start = time.monotonic()
+        host.install(deb)
+        host.wait_for_status(LOGIN)
+        record(target, install_to_serving_with_downloads_s=round(time.monotonic() - start, 1))
+        yield host
+
+
+def test_deb_is_small_and_declares_its_runtime(target: Target, deb: Path) -> None:
+    size = deb.stat().st_size
+    control = DebFile(str(deb)).debcontrol()
+    record(
+        target,
+        deb_size_mb=round(size / 1e6, 1),
+        installed_size_mb=round(int(control["Installed-Size"]) / 1024, 1),
+    )
+    assert size < 60e6, f"{deb.name} is {size / 1e6:.1f} MB"
+    depends = control["Depends"]
+    assert f"python{target.python} (>= {target.python}" in depends
+    for library in ("libssl", "libstdc++6", "libc6", "libbz2"):
+        assert library in depends, f"{library} missing from Depends: {depends}"
+    assert "nginx" in depends and "adduser" in depends
+
+
+def test_package_ships_no_bytecode_and_no_build_tools(deb: Path) -> None:
+    names = DebFile(str(deb)).data.tgz().getnames()
+    assert not [n for n in names if n.endswith(".pyc")]
+    assert any(n.endswith(".so") and "IcePy" in n for n in names)
+    for tool in ("pip", "setuptools", "wheel"):
+        assert not [n for n in names if f"/site-packages/{tool}/" in n], f"{tool} left in the venv"
+
+
+def test_login_page_is_served_through_nginx(installed: Host) -> None:
+    status, headers, body = installed.http_get(LOGIN)
+    assert status == 200
+    assert headers.get("Server", "").startswith("nginx")
+    assert "<form" in body and 'name="username"' in body and 'name="password"' in body
+
+
+def test_static_files_are_served_by_nginx_itself(installed: Host) -> None:
+    path = "/static/webgateway/css/ome.body.css"
+    assert installed.http_get(path)[0] == 200
+    installed.run("/etc/init.d/omero-web", "stop")
+    try:
+        # With the app stopped, nginx still has the file ...
+        status, _, body = installed.http_get(path)
+        assert status == 200 and "body" in body
+        # ... while the login page, which only the app makes, is gone.
+        assert installed.http_get(LOGIN)[0] != 200
+    finally:
+        installed.run("/etc/init.d/omero-web", "start")
+    installed.wait_for_status(LOGIN)
+
+
+def test_app_runs_as_the_service_user(installed: Host) -> None:
+    owners = installed.sh(
+        "for d in /proc/[0-9]*; do "
+        "  if tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -q '[g]unicorn'; then "
+        "    stat -c %U $d; fi; done"
+    ).split()
+    assert owners, "no gunicorn process"
+    assert set(owners) == {"omero-web"}
+    assert "[RUNNING]" in installed.as_service_user(f"{VENV}/bin/omero", "web", "status")
+
+
+def test_venv_imports_and_ice_initialises_as_service_user(installed: Host) -> None:
+    script = (
+        "import Ice, omero.clients, omeroweb\n"
+        "c = Ice.initialize()\n"
+        "p = c.stringToProxy('omero:tcp -h 127.0.0.1 -p 4064')\n"
+        "print('proxy', p)\n"
+        "c.destroy()\n"
+        "client = omero.client('127.0.0.1')\n"
+        "client.__del__()\n"
+        "print('Ice', Ice.stringVersion())\n"
+    )
+    out = installed.as_service_user(venv_python(), "-c", script)
+    assert "Ice 3.6.5" in out and "proxy omero" in out
+
+
+def test_service_user_is_a_system_account_without_login(installed: Host) -> None:
+    _, _, uid, _, _, home, shell = installed.run("getent", "passwd", "omero-web").strip().split(":")
+    assert int(uid) < 1000
+    assert shell in ("/usr/sbin/nologin", "/bin/false")
+    assert home == str(OMERODIR)
+    assert installed.exit_code("runuser -u omero-web -- touch /opt/omero/web/venv3/x") != 0, (
+        "venv writable"
+    )
+
+
+def test_daily_clearsessions_job_runs_as_service_user(installed: Host) -> None:
+    line = next(
+        line
+        for line in installed.run("cat", "/etc/cron.d/omero-web").splitlines()
+        if line and not line.startswith("#") and "=" not in line.split()[0]
+    )
+    fields = line.split(None, 6)
+    assert fields[:5] != ["*"] * 5 and fields[2:5] == ["*", "*", "*"], "runs once a day"
+    assert fields[5] == "omero-web"
+    out = installed.run("runuser", "-u", "omero-web", "--", "sh", "-c", fields[6] + "; echo rc=$?")
+    assert out.strip().endswith("rc=0"), out
