@@ -19,11 +19,14 @@ import docker
 from builder.config import (
     DEFAULT_OMERO_WEB_VERSION,
     BuildConfig,
+    maintainer_from_environment,
     network_from_environment,
     validate_version,
 )
 from builder.errors import BuildError
 from builder.progress import Progress
+from builder.repo import DEFAULT_KEY_EXPIRY, DEFAULT_KEY_USER_ID
+from builder.runner import Runner
 from builder.targets import DEFAULT_TARGET, TARGETS, get_target
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +116,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
 )
-@click.option("--maintainer", default=BuildConfig.maintainer, show_default=True)
+@click.option(
+    "--maintainer", help="Name <email> for the changelog; default: DEBFULLNAME <DEBEMAIL>."
+)
 @click.option("--verbose", is_flag=True, help="Print the build log as it is written.")
 @click.pass_context
 def build(
@@ -127,7 +132,7 @@ def build(
     jobs: int,
     output_dir: Path,
     cache_dir: Path | None,
-    maintainer: str,
+    maintainer: str | None,
     verbose: bool,
 ) -> None:
     """Build omero-web_<version>_amd64.deb for one target."""
@@ -149,7 +154,7 @@ def build(
             mirror=mirror,
             network=network_from_environment(environ, ca_certs),
             jobs=jobs,
-            maintainer=maintainer,
+            maintainer=maintainer or maintainer_from_environment(environ),
             source_date_epoch=source_date_epoch(environ, PROJECT_ROOT),
             keep_containers=environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS") == "1",
         )
@@ -201,3 +206,151 @@ def list_targets(client: docker.DockerClient, mirror: str | None) -> None:
         result = check_availability(client, target, mirror)
         state = "yes" if result.available else "no"
         click.echo(f"{target.name:14} {target.codename:9} {target.python:7} {state}: {result.how}")
+
+
+# --- apt repository -------------------------------------------------------
+
+_repo_option = click.option(
+    "--repo", "repo_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="The repository folder; its public/ is what the web server serves.",
+)  # fmt: skip
+_gnupghome_option = click.option(
+    "--gnupghome", type=click.Path(file_okay=False, path_type=Path),
+    help="GnuPG home holding the signing key (default: the repository's private/gnupg).",
+)  # fmt: skip
+_key_option = click.option("--key", metavar="FINGERPRINT", help="The signing key in --gnupghome.")
+_passphrase_option = click.option(
+    "--passphrase-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="File holding the signing key's passphrase, if it has one.",
+)  # fmt: skip
+_verbose_option = click.option(
+    "--verbose", is_flag=True, help="Print every command and its output."
+)
+
+
+def _repo_runner(verbose: bool) -> Runner:
+    return Runner(click.echo if verbose else lambda _line: None)
+
+
+@main.group()
+def repo() -> None:
+    """Publish packages to a signed apt repository with one suite per target."""
+
+
+@repo.command("init")
+@_repo_option
+@click.option(
+    "--suite",
+    "suites",
+    multiple=True,
+    metavar="CODENAME",
+    help="A suite to serve (codename or target name); repeatable. Default: every target.",
+)
+@click.option(
+    "--url", help="Where clients reach the repository's public/; written into .sources files."
+)
+@_gnupghome_option
+@_key_option
+@_passphrase_option
+@click.option(
+    "--key-uid",
+    default=DEFAULT_KEY_USER_ID,
+    show_default=True,
+    help="User ID of a new signing key.",
+)
+@click.option(
+    "--key-expiry",
+    default=DEFAULT_KEY_EXPIRY,
+    show_default=True,
+    help="Expiry of a new signing key (gpg syntax: 2y, 5y, never).",
+)
+@_verbose_option
+@click.pass_context
+def repo_init(ctx: click.Context, repo_dir: Path, suites: tuple[str, ...], url: str | None,
+              gnupghome: Path | None, key: str | None, passphrase_file: Path | None,
+              key_uid: str, key_expiry: str, verbose: bool) -> None:  # fmt: skip
+    """Create a repository, and a signing key unless --key names one."""
+    from builder.repo import SigningOptions, init_repository
+    from builder.repo_layout import parse_suites
+
+    def action() -> None:
+        chosen = parse_suites(suites or list(TARGETS))
+        signing = SigningOptions(gnupghome, key, passphrase_file)
+        config, result = init_repository(
+            repo_dir, chosen, url, signing, _repo_runner(verbose),
+            key_user_id=key_uid, key_expiry=key_expiry,
+        )  # fmt: skip
+        click.echo(f"repository {repo_dir.resolve()}: suites {', '.join(config.suites)}")
+        click.echo(f"signing key {config.fingerprint} in {config.gnupghome}")
+        click.echo(f"serve {repo_dir.resolve() / 'public'} (now {result.tree.name}) over HTTP(S)")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+@repo.command("publish")
+@click.argument("debs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_repo_option
+@_gnupghome_option
+@_key_option
+@_passphrase_option
+@_verbose_option
+@click.pass_context
+def repo_publish(ctx: click.Context, debs: tuple[Path, ...], repo_dir: Path, gnupghome: Path | None,
+                 key: str | None, passphrase_file: Path | None, verbose: bool) -> None:  # fmt: skip
+    """Add .debs to their suites (from each version's ~target suffix), re-sign, switch atomically."""
+    from builder.repo import SigningOptions, publish
+
+    def action() -> None:
+        signing = SigningOptions(gnupghome, key, passphrase_file)
+        result = publish(repo_dir, debs, signing, _repo_runner(verbose))
+        for info in result.added:
+            click.echo(f"published {info.package} {info.version} to {info.suite}")
+        for info in result.unchanged:
+            click.echo(f"already published: {info.package} {info.version} in {info.suite}")
+        click.echo(f"serving {result.tree}")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+@repo.command("client-config")
+@_repo_option
+@click.option("--suite", required=True, metavar="CODENAME", help="The client's codename.")
+@click.option("--url", help="Where clients reach public/ (default: the one given at init).")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the keyring and .sources file here instead of printing the .sources.",
+)
+@click.pass_context
+def repo_client_config(ctx: click.Context, repo_dir: Path, suite: str, url: str | None,
+                       output_dir: Path | None) -> None:  # fmt: skip
+    """The files a client needs: /etc/apt/keyrings/omero-web-deb.gpg and a .sources file."""
+    from builder.apt_index import CLIENT_KEYRING, CLIENT_SOURCES
+    from builder.repo import client_sources, write_client_config
+
+    def action() -> None:
+        if output_dir is None:
+            click.echo(client_sources(repo_dir, suite, url), nl=False)
+            return
+        keyring, sources = write_client_config(repo_dir, suite, url, output_dir)
+        click.echo(f"install {keyring} as {CLIENT_KEYRING}")
+        click.echo(f"install {sources} as {CLIENT_SOURCES}")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+@repo.command("list")
+@_repo_option
+@click.pass_context
+def repo_list(ctx: click.Context, repo_dir: Path) -> None:
+    """The versions each suite serves: what `apt install omero-web=<version>` can roll back to."""
+    from builder.repo import published_versions
+
+    def action() -> None:
+        for suite, pairs in published_versions(repo_dir).items():
+            click.echo(f"{suite}:")
+            for package, version in pairs:
+                click.echo(f"  {package} {version}")
+
+    run_reporting_errors(ctx.obj["debug"], action)

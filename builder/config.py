@@ -61,7 +61,7 @@ class BuildConfig:
     mirror: str | None = None
     network: NetworkSettings = field(default_factory=NetworkSettings)
     jobs: int = 1
-    maintainer: str = "omero-web-deb <omero-web-deb@localhost>"
+    maintainer: str = "omero-web-deb local build <omero-web-deb@example.org>"
     source_date_epoch: int = 0
     keep_containers: bool = False
 
@@ -75,6 +75,16 @@ class BuildConfig:
         hold the same release built for every target, and `~` sorts the
         build below a plain `-N` revision as backports do."""
         return f"{self.omero_web_version}-{self.revision}~{self.target.version_suffix}"
+
+
+def maintainer_from_environment(environ: Mapping[str, str]) -> str:
+    """DEBFULLNAME and DEBEMAIL, as dch(1) reads them, else a placeholder."""
+    name, email = environ.get("DEBFULLNAME"), environ.get("DEBEMAIL")
+    if email and "<" in email:
+        return email
+    if email:
+        return f"{name or email.split('@')[0]} <{email}>"
+    return BuildConfig.maintainer
 
 
 def validate_version(version: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -167,6 +168,7 @@ class Container:
             info = tarfile.TarInfo(path.name)
             info.size = len(content)
             info.mode = mode
+            info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(content))
         self.call(["mkdir", "-p", str(path.parent)])
         self.container.put_archive(str(path.parent), buffer.getvalue())

@@ -80,3 +80,13 @@ def test_paths_in_debian_files_match_the_layout():
         text = (root / "debian" / script).read_text()
         assert f"OMERODIR={layout.OMERODIR}\n" in text
         assert f"VENV={layout.VENV}\n" in text
+
+
+def test_maintainer_comes_from_debemail_as_dch_reads_it():
+    from builder.config import maintainer_from_environment
+
+    assert maintainer_from_environment(
+        {"DEBFULLNAME": "Ada Admin", "DEBEMAIL": "ada@lab.example"}
+    ) == ("Ada Admin <ada@lab.example>")
+    assert maintainer_from_environment({"DEBEMAIL": "Bo <bo@lab.example>"}) == "Bo <bo@lab.example>"
+    assert "@example.org" in maintainer_from_environment({})
