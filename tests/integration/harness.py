@@ -129,6 +129,11 @@ def fresh_host(client: docker.DockerClient, target: Target, log=print) -> Iterat
         client, image, log=log, name_prefix=f"omero-web-deb-test-{target.name}", environment=env
     ) as c:
         install_ca_certificates(c, network.ca_certificates)
+        # A container has no init system, and invoke-rc.d then blocks every
+        # service start.  Allowing them makes the container behave like a
+        # sysvinit host: package scripts start nginx and omero-web through
+        # their init scripts, as they would there.
+        c.write_file(PurePosixPath("/usr/sbin/policy-rc.d"), b"#!/bin/sh\nexit 0\n", mode=0o755)
         c.call(["apt-get", "update", "-q"])
         c.call(["apt-get", "install", "-y", "-q", "--no-install-recommends", "curl"])
         yield Host(c)
