@@ -5,6 +5,7 @@ cannot be had (no registry, no Ubuntu mirror)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,7 +51,18 @@ _BUILDS: dict[tuple[str, int], Path] = {}
 
 
 def built(target: Target, build_root: Path, revision: int = 1) -> Path:
+    """The .deb of `revision` for the target, built once per session.
+
+    OMERO_WEB_DEB_PREBUILT=DIR reuses a matching .deb from DIR instead (for
+    iterating on tests; CI always builds)."""
     key = (target.name, revision)
+    prebuilt = os.environ.get("OMERO_WEB_DEB_PREBUILT")
+    if key not in _BUILDS and prebuilt:
+        matches = sorted(
+            Path(prebuilt).glob(f"omero-web_*-{revision}~{target.version_suffix}_amd64.deb")
+        )
+        if matches:
+            _BUILDS[key] = matches[-1]
     if key not in _BUILDS:
         _BUILDS[key] = build_deb(
             target, build_root / f"{target.name}-r{revision}", "--revision", str(revision)
