@@ -81,7 +81,7 @@ def build_with(
             source = assemble_source(container, config, requirements)
             build_deb(container, config, source)
         with progress.step("lintian"):
-            run_lintian(container, config)
+            progress.say(f"    lintian: {run_lintian(container, config)}")
         with progress.step("copy artifacts"):
             artifacts = collect_artifacts(container, config, config.output_dir)
     return BuildResult(artifacts, tuple(progress.timings))

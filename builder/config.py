@@ -64,6 +64,7 @@ class BuildConfig:
     maintainer: str = "omero-web-deb local build <omero-web-deb@example.org>"
     source_date_epoch: int = 0
     keep_containers: bool = False
+    lintian: bool = True
 
     @property
     def mirror_url(self) -> str:

@@ -52,3 +52,10 @@ def test_control_declares_computed_and_fixed_depends():
 
 def test_deb_filename():
     assert deb_filename(make_config()) == "omero-web_5.33.2-2~deb12_amd64.deb"
+
+
+def test_lintian_summary_counts_each_kind():
+    from builder.package import summarise_lintian
+
+    report = "E: omero-web: a\nW: omero-web: b\nW: omero-web: c\nN: note\nrunning with root\n"
+    assert summarise_lintian(report).startswith("1 errors, 2 warnings, 0 info")
