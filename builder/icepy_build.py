@@ -31,18 +31,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
-# setuptools must be imported before anything touches ``distutils``: on
-# Python >= 3.12 the stdlib has no distutils and setuptools provides it, and
-# on older Pythons this makes ``import distutils`` in setup.py resolve to the
-# same (setuptools-vendored) copy whose classes we patch here.
+# The sdist's setup.py imports ``distutils``. setuptools must be imported
+# first: Python >= 3.12 has no stdlib distutils and setuptools provides it,
+# and on older Pythons this makes it resolve to setuptools' vendored copy,
+# the one setuptools' build_ext (patched below) is built on.
 import setuptools  # noqa: F401  (imported for its side effect)
 from setuptools import build_meta
 from setuptools.command.build_ext import build_ext
@@ -61,13 +63,13 @@ def parallel_compile(jobs: int) -> Callable[..., list[str]]:
     def compile(
         self: Any,
         sources: Sequence[str],
-        output_dir: Optional[str] = None,
-        macros: Optional[list[Any]] = None,
-        include_dirs: Optional[list[str]] = None,
+        output_dir: str | None = None,
+        macros: list[Any] | None = None,
+        include_dirs: list[str] | None = None,
         debug: bool = False,
-        extra_preargs: Optional[list[str]] = None,
-        extra_postargs: Optional[list[str]] = None,
-        depends: Optional[list[str]] = None,
+        extra_preargs: list[str] | None = None,
+        extra_postargs: list[str] | None = None,
+        depends: list[str] | None = None,
     ) -> list[str]:
         macros, objects, extra_postargs, pp_opts, build = self._setup_compile(
             output_dir, macros, include_dirs, sources, depends, extra_postargs
@@ -98,7 +100,7 @@ def parallel_compile(jobs: int) -> Callable[..., list[str]]:
                     future.cancel()
                 raise
         # Same contract as CCompiler.compile(): all object names, in order.
-        return objects
+        return list(objects)
 
     return compile
 
@@ -131,7 +133,7 @@ def install_build_ext_hooks(jobs: int) -> None:
         after = os.path.getsize(module)
         print(f"icepy_build: stripped {module}: {before} -> {after} bytes", flush=True)
 
-    build_ext.build_extensions = build_extensions  # type: ignore[method-assign]
+    build_ext.build_extensions = build_extensions  # type: ignore[method-assign,assignment]
     build_ext.build_extension = build_extension  # type: ignore[method-assign]
 
 
@@ -153,7 +155,7 @@ def build_wheel(source: Path, jobs: int, out: Path) -> Path:
     return out / name
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--source",
@@ -167,9 +169,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=os.cpu_count() or 1,
         help="parallel compiler processes (default: number of CPUs)",
     )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="directory to write the wheel to"
-    )
+    parser.add_argument("--out", type=Path, required=True, help="directory to write the wheel to")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
@@ -178,11 +178,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     wheel = build_wheel(args.source.resolve(), args.jobs, args.out.resolve())
-    print(f"icepy_build: built in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    # CPU time of all the compiler/linker processes: unlike the wall time it
+    # does not depend on --jobs or on other load on the machine.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"icepy_build: built in {time.monotonic() - started:.0f}s wall, "
+        f"{children.ru_utime + children.ru_stime:.0f}s CPU in subprocesses",
+        file=sys.stderr,
+    )
     print(wheel)
     return 0
 
