@@ -119,6 +119,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--maintainer", help="Name <email> for the changelog; default: DEBFULLNAME <DEBEMAIL>."
 )
+@click.option(
+    "--lintian/--no-lintian",
+    default=True,
+    show_default=True,
+    help="Check the package with lintian (report in the output folder).",
+)
 @click.option("--verbose", is_flag=True, help="Print the build log as it is written.")
 @click.pass_context
 def build(
@@ -133,6 +139,7 @@ def build(
     output_dir: Path,
     cache_dir: Path | None,
     maintainer: str | None,
+    lintian: bool,
     verbose: bool,
 ) -> None:
     """Build omero-web_<version>_amd64.deb for one target."""
@@ -157,10 +164,11 @@ def build(
             maintainer=maintainer or maintainer_from_environment(environ),
             source_date_epoch=source_date_epoch(environ, PROJECT_ROOT),
             keep_containers=environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS") == "1",
+            lintian=lintian,
         )
         # The log is written in the cache and moved beside the artifacts only
         # when they are all there: a failed build leaves nothing in --output.
-        work_log = config.cache_dir / "logs" / log_path_for(config).name
+        work_log = config.cache_dir / "logs" / f"{os.getpid()}-{log_path_for(config).name}"
         progress = Progress(log_path=work_log, verbose=verbose)
         started = time.monotonic()
         try:

@@ -42,12 +42,13 @@ class Runner:
             )
         except FileNotFoundError as e:
             raise CommandFailed(argv, 127, f"{argv[0]}: not installed", hint) from e
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.log(line)
-            tail.append(line.rstrip("\n"))
-            lines.append(line)
-        returncode = proc.wait()
+        with proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.log(line)
+                tail.append(line.rstrip("\n"))
+                lines.append(line)
+            returncode = proc.wait()
         if returncode != 0:
             raise CommandFailed(argv, returncode, "\n".join(tail), hint)
         return "".join(lines)

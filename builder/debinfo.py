@@ -1,0 +1,88 @@
+"""What a .deb says about itself: name, version, architecture, and which
+suite (target codename) it was built for."""
+
+from __future__ import annotations
+
+import lzma
+import re
+import tarfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from debian.arfile import ArError
+from debian.debfile import DebFile
+
+from builder.errors import BuildError
+from builder.targets import TARGETS
+
+# The target part of our versions: 5.33.2-1~deb12 (builder/config.py).
+_SUFFIX_RE = re.compile(r"~([a-z]+[0-9][0-9.]*)$")
+SUITE_BY_SUFFIX = {t.version_suffix: t.codename for t in TARGETS.values()}
+KNOWN_SUITES = tuple(t.codename for t in TARGETS.values())
+
+
+class RepositoryError(BuildError):
+    """The repository or a package given to it is not usable: nothing changed."""
+
+    exit_code = 7
+
+
+class PackageRejected(RepositoryError):
+    """A file given to `repo publish` cannot go into the repository."""
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    path: Path
+    package: str
+    version: str
+    architecture: str
+    suite: str
+
+    @property
+    def pool_name(self) -> str:
+        """The Debian file name (no epoch), whatever the file was called."""
+        return f"{self.package}_{self.version.rpartition(':')[2]}_{self.architecture}.deb"
+
+
+def inspect_deb(path: Path) -> PackageInfo:
+    """Read the control file; refuse what is not a .deb for a known target."""
+    if not path.is_file():
+        raise PackageRejected(f"{path}: no such file; give the path of a built .deb")
+    try:
+        with DebFile(filename=str(path)) as deb:
+            control = deb.debcontrol()
+            package, version = control["Package"], control["Version"]
+            architecture = control["Architecture"]
+            suite = suite_from_version(version) or _suite_from_changelog(path, version, deb)
+    except (ArError, OSError, EOFError, KeyError, ValueError, tarfile.TarError, zlib.error,
+            lzma.LZMAError) as e:  # fmt: skip
+        raise PackageRejected(
+            f"{path} is not a Debian binary package ({str(e) or type(e).__name__}): publish the "
+            "omero-web_<version>_amd64.deb that `omero-web-deb build` writes to its output folder"
+        ) from e
+    return PackageInfo(path, package, version, architecture, suite)
+
+
+def suite_from_version(version: str) -> str | None:
+    """bookworm for 5.33.2-1~deb12: the suffix is what keeps one file name per target."""
+    match = _SUFFIX_RE.search(version)
+    return SUITE_BY_SUFFIX.get(match.group(1)) if match else None
+
+
+def _suite_from_changelog(path: Path, version: str, deb: DebFile) -> str:
+    """For a version without a target suffix, the changelog's distribution.
+
+    Only then: the changelog sits at the end of data.tar, so reading it
+    decompresses the whole payload (about 10 s for omero-web)."""
+    changelog = deb.changelog()
+    distribution = str(changelog.distributions) if changelog is not None else None
+    if distribution in KNOWN_SUITES:
+        return distribution
+    suffixes = ", ".join(f"~{s}" for s in SUITE_BY_SUFFIX)
+    raise PackageRejected(
+        f"{path}: cannot tell which distribution it is for: its version {version} ends in "
+        f"none of {suffixes} and its changelog names {distribution or 'none'}; build it "
+        "with `omero-web-deb build --target ...`"
+    )
