@@ -31,7 +31,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check builder tests
 	$(BIN)/ruff format --check builder tests
 	$(BIN)/mypy
-	$(BIN)/shellcheck debian/omero-web.postinst debian/omero-web.prerm debian/omero-web.postrm \
+	$(BIN)/shellcheck debian/omero-web.config debian/omero-web.preinst debian/omero-web.postinst \
+		debian/omero-web.prerm debian/omero-web.postrm debian/drop-opt-entry \
 		debian/omero-web.init debian/scripts/* .ci/run
 
 unit: $(VENV)/.installed

@@ -88,9 +88,12 @@ def run_lintian(container: Container, config: BuildConfig) -> str:
     if not config.lintian:
         container.write_file(report, b"lintian was skipped for this build (--no-lintian)\n")
         return "skipped (--no-lintian)"
+    # The first line names the lintian that checked: a report with no
+    # findings is then still evidence that it ran.
     container.sh(
-        f"lintian --display-info --pedantic --fail-on none --tag-display-limit 0 "
-        f"{changes} > {report} 2>&1"
+        f'{{ echo "# $(lintian --version) on {changes.name}"; '
+        f"lintian --display-info --pedantic --fail-on none --tag-display-limit 0 {changes}; "
+        f"}} > {report} 2>&1"
     )
     return summarise_lintian(container.call(["cat", str(report)]))
 

@@ -74,6 +74,9 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
     container.call(
         ["find", str(VENV), "-name", "__pycache__", "-prune", "-exec", "rm", "-rf", "{}", "+"]
     )
+    # Python 3.13's venv keeps itself out of git with a .gitignore: a build
+    # tree's concern, not an installed system's.
+    container.call(["rm", "-f", str(VENV / ".gitignore")])
     return requirements
 
 

@@ -65,9 +65,9 @@ def built(target: Target, build_root: Path, revision: int = 1) -> Path:
         if matches:
             _BUILDS[key] = matches[-1]
     if key not in _BUILDS:
-        _BUILDS[key] = build_deb(
-            target, build_root / f"{target.name}-r{revision}", "--revision", str(revision)
-        )
+        # lintian checks revision 1; later revisions exist to upgrade to.
+        extra = ("--revision", str(revision)) + (("--no-lintian",) if revision > 1 else ())
+        _BUILDS[key] = build_deb(target, build_root / f"{target.name}-r{revision}", *extra)
     return _BUILDS[key]
 
 

@@ -23,7 +23,9 @@ from builder.targets import Target
 from builder.trust import install_ca_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
-DEB_DIR = PurePosixPath("/tmp/debs")
+# Not under /tmp: systemd mounts a tmpfs there on Debian 13, which hides
+# files copied in from outside.
+DEB_DIR = PurePosixPath("/root/debs")
 
 
 def build_deb(target: Target, output: Path, *extra: str) -> Path:
@@ -113,9 +115,13 @@ class Host:
             f"{path} did not answer {status} within {timeout} s; last: {last and last[:1]}"
         )
 
-    def install(self, deb: Path) -> None:
+    def copy_deb(self, deb: Path) -> str:
+        """Copy a .deb into the host; its path there."""
         self.container.copy_into(deb, DEB_DIR)
-        self.run("apt-get", "install", "-y", "-q", f"{DEB_DIR}/{deb.name}")
+        return f"{DEB_DIR}/{deb.name}"
+
+    def install(self, deb: Path) -> None:
+        self.run("apt-get", "install", "-y", "-q", self.copy_deb(deb))
 
 
 @contextmanager

@@ -1,0 +1,249 @@
+"""Hosts for the lifecycle, debconf and service scenarios.
+
+Each scenario starts from a fresh container of the target.  Downloading the
+package's dependencies (python3.X, nginx, ...) again for every scenario would
+cost most of its time, so they are installed once into a committed image,
+cached like the builder's images; the package itself is always installed
+into the fresh container, as an admin would.  Two kinds of host:
+
+- sysv: the harness's kind (a policy-rc.d that allows starts, services run
+  through their init scripts), with nginx started as at boot;
+- systemd: systemd as PID 1 (CAP_SYS_ADMIN and the host's cgroups, never
+  --privileged, which this Docker cannot grant), so the package's units run
+  for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+import docker.errors
+from debian.debfile import DebFile
+
+from builder.config import network_from_environment
+from builder.container import Container
+from builder.images import ensure_base_image
+from builder.runner import Runner
+from builder.targets import Target
+
+from .harness import Host, fresh_host
+
+IMAGE_REPOSITORY = "omero-web-deb/test-host"
+SYSTEMD_PACKAGES = ("systemd", "systemd-sysv", "dbus")
+# What an admin's host has besides the package's Depends: its Recommends
+# (cron, logrotate), procps for looking at processes, and debconf-utils.
+EXTRA_PACKAGES = ("cron", "logrotate", "procps", "debconf-utils")
+
+_IMAGES: dict[tuple[str, str], str] = {}
+
+
+def runtime_dependencies(deb: Path) -> list[str]:
+    """The first alternative of each Depends entry, without versions."""
+    package = DebFile(str(deb))
+    try:
+        control = package.debcontrol()
+    finally:
+        package.close()
+    names = []
+    for entry in control["Depends"].split(","):
+        first = entry.split("|")[0].strip()
+        names.append(first.split()[0].split(":")[0])
+    return names
+
+
+def prepared_image(client: docker.DockerClient, target: Target, deb: Path, init: str) -> str:
+    """The target's base image with the package's dependencies (and systemd
+    for init="systemd"), cached like the builder's images: its tag names
+    what went into it."""
+    key = (target.name, init)
+    if key in _IMAGES:
+        return _IMAGES[key]
+    packages = [*runtime_dependencies(deb), *EXTRA_PACKAGES]
+    if init == "systemd":
+        packages += SYSTEMD_PACKAGES
+    base = ensure_base_image(client, target, target.mirror, Runner(print))
+    digest = hashlib.sha256(
+        "\n".join([str(client.images.get(base).id), init, *sorted(packages)]).encode()
+    ).hexdigest()[:12]
+    image = f"{IMAGE_REPOSITORY}:{target.name}-{init}-{digest}"
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        with fresh_host(client, target) as host:
+            host.run("apt-get", "install", "-y", "-q", "--no-install-recommends", *packages)
+            if init == "systemd":
+                # systemd decides what starts, as on a real host.
+                host.run("rm", "-f", "/usr/sbin/policy-rc.d")
+            # Services started by the installs above die with this
+            # container; the image keeps what they installed.
+            repository, tag = image.split(":")
+            host.container.commit(repository, tag)
+    _IMAGES[key] = image
+    return image
+
+
+class SystemdContainer(Container):
+    """A Container whose PID 1 is systemd."""
+
+    def __enter__(self) -> SystemdContainer:
+        self.log(f"+ docker run {self.image} /sbin/init as {self.name}")
+        options: dict[str, Any] = {
+            "cap_add": ["SYS_ADMIN"],
+            "cgroupns": "host",
+            "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+            "tmpfs": {"/run": "", "/run/lock": ""},
+            "stop_signal": "SIGRTMIN+3",
+        }
+        self._container = self.client.containers.run(
+            self.image,
+            ["/sbin/init"],
+            name=self.name,
+            detach=True,
+            environment={"container": "docker", **self.environment},
+            **options,
+        )
+        deadline = time.monotonic() + 60
+        state = ""
+        while time.monotonic() < deadline:
+            state = self.call(["systemctl", "is-system-running"], check=False).strip()
+            if state in ("running", "degraded"):
+                return self
+            time.sleep(0.5)
+        raise AssertionError(f"systemd did not boot in {self.name}: {state}")
+
+
+@contextmanager
+def prepared_host(
+    client: docker.DockerClient, target: Target, deb: Path, init: str = "sysv"
+) -> Iterator[Host]:
+    """A fresh container with the package's dependencies installed and, as
+    on a real host, nginx running; the package itself is not installed."""
+    image = prepared_image(client, target, deb, init)
+    network = network_from_environment(os.environ)
+    env = {"DEBIAN_FRONTEND": "noninteractive", **network.environment}
+    kind = SystemdContainer if init == "systemd" else Container
+    keep = bool(os.environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS"))
+    with kind(
+        client,
+        image,
+        log=print,
+        name_prefix=f"omero-web-deb-test-{target.name}-{init}",
+        environment=env,
+        keep=keep,
+    ) as c:
+        host = Host(c)
+        if init != "systemd":
+            host.run("/etc/init.d/nginx", "start")
+        yield host
+
+
+def apt_install(host: Host, deb: Path, *options: str, check: bool = True) -> str:
+    """apt install ./x.deb, as the README says; its whole output."""
+    path = host.copy_deb(deb)
+    return host.sh(f"apt-get install -y -q {' '.join(options)} {path} 2>&1", check=check)
+
+
+def preseed(host: Host, **answers: str) -> None:
+    """debconf-set-selections, as an admin preseeds: omero-web/NAME answers."""
+    types = {
+        "manage_nginx": "boolean",
+        "default_site": "boolean",
+        "worker_class": "select",
+        "session_store": "select",
+    }
+    lines = "".join(
+        f"omero-web omero-web/{name} {types.get(name, 'string')} {value}\n"
+        for name, value in answers.items()
+    )
+    host.container.write_file(PurePosixPath("/root/preseed.txt"), lines.encode())
+    host.run("debconf-set-selections", "/root/preseed.txt")
+
+
+def debconf_answers(host: Host) -> dict[str, str]:
+    out = host.sh("debconf-show omero-web", check=False)
+    answers = {}
+    for line in out.splitlines():
+        name, _, value = line.lstrip("* ").partition(":")
+        name = name.removeprefix("omero-web/")
+        # Error templates are in the list too, never with a value.
+        if not name.startswith("invalid_") and name != "nginx_failed":
+            answers[name] = value.strip()
+    return answers
+
+
+def omero_config(host: Host) -> dict[str, str]:
+    """OMERO.web's config.xml, as `omero config get` prints it."""
+    out = host.run("/usr/lib/omero-web/omero-web-cli", "config", "get")
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def gunicorn_master(host: Host) -> tuple[int, str]:
+    """The gunicorn master's pid and command line (the oldest gunicorn)."""
+    out = host.sh("pgrep -o -f '[b]in/gunicorn' | head -n 1", check=False).strip()
+    assert out, "no gunicorn running"
+    cmdline = host.sh(f"tr '\\0' ' ' < /proc/{out}/cmdline")
+    return int(out), cmdline
+
+
+def gunicorn_running(host: Host) -> bool:
+    return host.exit_code("pgrep -f '[b]in/gunicorn'") == 0
+
+
+def get(
+    host: Host, path: str, port: int = 80, host_header: str = "localhost", origin: str = ""
+) -> str:
+    """Status line and headers (lower-cased names) of a GET, then the body."""
+    origin_header = f"-H 'Origin: {origin}'" if origin else ""
+    return host.sh(
+        f"curl -s -i -H 'Host: {host_header}' {origin_header} http://127.0.0.1:{port}{path}",
+        check=False,
+    ).replace("\r\n", "\n")
+
+
+def status(response: str) -> int:
+    match = re.match(r"HTTP/\S+ (\d+)", response)
+    return int(match.group(1)) if match else 0
+
+
+def wait_for(host: Host, path: str, port: int = 80, code: int = 200, timeout: float = 90) -> None:
+    host.sh(
+        f"for i in $(seq {int(timeout * 2)}); do "
+        f"[ \"$(curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' "
+        f'http://127.0.0.1:{port}{path})" = {code} ] && exit 0; sleep 0.5; done; exit 1'
+    )
+
+
+MAKE_SESSIONS = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
+import django
+django.setup()
+from django.contrib.sessions.backends.file import SessionStore
+live = SessionStore()
+live["who"] = "live"
+live.set_expiry(3600)
+live.save()
+stale = SessionStore()
+stale["who"] = "stale"
+stale.set_expiry(1)
+stale.save()
+print(live.session_key, stale.session_key)
+"""
+
+
+def make_sessions(host: Host) -> tuple[str, str]:
+    """Two file sessions in the app's store, made by the app's own Django:
+    one live for an hour, one already expired.  Their keys."""
+    live, stale = host.run(
+        "/usr/lib/omero-web/omero-web-cli", "--python", "-c", MAKE_SESSIONS
+    ).split()[-2:]
+    time.sleep(2)
+    return live, stale

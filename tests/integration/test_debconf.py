@@ -1,0 +1,279 @@
+"""debconf: preseeded installs, dpkg-reconfigure end to end, bad answers
+(refused and asked again when interactive, replaced and logged when not),
+nginx's check before any reload, and the consent to become nginx's default
+site.  The code path is the same on every target: these run on debian-12."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import docker
+import pytest
+
+from builder.targets import Target
+
+from .hosts import (
+    apt_install,
+    debconf_answers,
+    get,
+    gunicorn_master,
+    omero_config,
+    prepared_host,
+    preseed,
+    status,
+    wait_for,
+)
+
+ONE_TARGET = "debian-12"
+LOGIN = "/webclient/login/"
+STATIC = "/static/webgateway/css/ome.body.css"
+DROPIN = "/etc/omero-web/10-debconf.omero"
+SITE = "/etc/nginx/sites-available/omero-web"
+
+
+@pytest.fixture(autouse=True)
+def one_target(target: Target) -> None:
+    if target.name != ONE_TARGET:
+        pytest.skip(f"same code path on every target; runs on {ONE_TARGET}")
+
+
+def reconfigure(host, check: bool = True) -> str:  # type: ignore[no-untyped-def]
+    return host.sh("dpkg-reconfigure -fnoninteractive omero-web 2>&1", check=check)
+
+
+BAD = {
+    "http_port": "70000",
+    "prefix": "omero",
+    "server_list": "localhost:abc",
+    "server_names": "a;b",
+    "workers": "0",
+    "threads": "0",
+    "worker_class": "eventlet",
+    "session_store": "memcached",
+    "redis_url": "redis://:secret@127.0.0.1",
+    "cors_origins": "viewer.example.org",
+}
+
+
+def test_bad_answers_are_refused(client: docker.DockerClient, target: Target, deb: Path) -> None:
+    with prepared_host(client, target, deb) as host:
+        # Noninteractive, fresh install: every bad preseeded answer is
+        # replaced by its default, the log says so, the install goes on.
+        preseed(host, **BAD)
+        out = apt_install(host, deb)
+        for name, bad in BAD.items():
+            if name in ("worker_class", "session_store"):
+                continue  # debconf itself puts back a select's default
+            assert f'invalid answer "{bad}" to omero-web/{name} ignored' in out, name
+        answers = debconf_answers(host)
+        assert answers["worker_class"] == "sync" and answers["session_store"] == "files"
+        assert answers["http_port"] == "80" and answers["prefix"] == ""
+        assert answers["server_list"] == "localhost:4064:omero"
+        assert answers["redis_url"] == "redis://127.0.0.1:6379/0"
+        dropin = host.run("cat", DROPIN)
+        for bad in ("70000", "localhost:abc", "a;b", "eventlet", "memcached", "secret", "viewer"):
+            assert bad not in dropin and bad not in host.run("cat", SITE)
+        assert "secret" not in host.run("cat", "/var/lib/omero-web/debconf-applied")
+        wait_for(host, LOGIN)
+
+        # Noninteractive reconfigure: the previous valid answer is kept.
+        preseed(host, http_port="8081", prefix="/omero")
+        reconfigure(host)
+        wait_for(host, f"/omero{LOGIN}", port=8081)
+        preseed(host, http_port="abc", prefix="/omero/")
+        out = reconfigure(host)
+        assert 'invalid answer "abc" to omero-web/http_port ignored; keeping "8081"' in out
+        assert 'invalid answer "/omero/" to omero-web/prefix ignored; keeping "/omero"' in out
+        assert debconf_answers(host)["http_port"] == "8081"
+        assert "listen 8081;" in host.run("cat", SITE)
+        wait_for(host, f"/omero{LOGIN}", port=8081)
+
+        # Interactive (debconf's teletype frontend, answers on stdin, one a
+        # question in the config script's order): the bad port is refused
+        # with the error and asked again.
+        answers_in = [
+            "localhost:4064:omero",  # server_list
+            "yes",  # manage_nginx
+            "0",  # http_port: refused ...
+            "8082",  # ... and asked again
+            "localhost",  # server_names
+            "no",  # default_site
+            "/omero",  # prefix
+            "auto",  # workers
+            "sync",  # worker_class
+            "1",  # threads
+            "files",  # session_store
+            "",  # cors_origins
+        ]
+        host.container.write_file(
+            PurePosixPath("/root/answers.txt"), ("\n".join(answers_in) + "\n").encode()
+        )
+        out = host.sh(
+            "DEBIAN_FRONTEND=teletype dpkg-reconfigure omero-web < /root/answers.txt 2>&1",
+            check=False,
+        )
+        assert "Invalid port" in out, out[-3000:]
+        assert '"0" is not a port' in out
+        assert debconf_answers(host)["http_port"] == "8082", out[-3000:]
+        assert "listen 8082;" in host.run("cat", SITE)
+        wait_for(host, f"/omero{LOGIN}", port=8082)
+
+
+def test_preseeded_install_and_reconfigure_apply_every_answer(
+    client: docker.DockerClient, target: Target, deb: Path
+) -> None:
+    with prepared_host(client, target, deb) as host:
+        # Preseeded fresh install.
+        preseed(
+            host,
+            server_list="localhost:4064:omero, omero2.example.org:4064:archive",
+            http_port="8080",
+            server_names="omero.example.org localhost",
+            prefix="/omero",
+            workers="3",
+            worker_class="gevent",
+            worker_connections="50",
+            cors_origins="https://viewer.example.org",
+        )
+        apt_install(host, deb)
+        wait_for(host, f"/omero{LOGIN}", port=8080)
+        config = omero_config(host)
+        assert config["omero.web.prefix"] == "/omero"
+        assert config["omero.web.static_url"] == "/omero/static/"
+        assert config["omero.web.server_list"] == (
+            '[["localhost", 4064, "omero"], ["omero2.example.org", 4064, "archive"]]'
+        )
+        assert config["omero.web.wsgi_worker_class"] == "gevent"
+        site = host.run("cat", SITE)
+        assert "listen 8080;" in site and "server_name omero.example.org localhost;" in site
+        assert status(get(host, f"/omero{STATIC}", port=8080)) == 200
+        login = get(host, f"/omero{LOGIN}", port=8080)
+        assert "archive" in login
+        _, cmdline = gunicorn_master(host)
+        assert "--workers 3" in cmdline and "--worker-class gevent" in cmdline
+        assert "--worker-connections 50" in cmdline
+        allowed = get(host, f"/omero{LOGIN}", port=8080, origin="https://viewer.example.org")
+        assert "access-control-allow-origin: https://viewer.example.org" in allowed.lower()
+        other = get(host, f"/omero{LOGIN}", port=8080, origin="https://evil.example.org")
+        assert "access-control-allow-origin" not in other.lower()
+
+        # The admin's own settings: a later drop-in, and a key set by hand.
+        host.sh("printf 'config set omero.web.wsgi_timeout 123\\n' > /etc/omero-web/50-local.omero")
+        host.run(
+            "/usr/lib/omero-web/omero-web-cli", "config", "set", "omero.web.ui.top_links", "[]"
+        )
+        local_before = host.run("sha256sum", "/etc/omero-web/50-local.omero")
+
+        # dpkg-reconfigure applies a change end to end: config, the nginx
+        # site (checked, then reloaded), the service restarted.
+        old_pid, _ = gunicorn_master(host)
+        preseed(
+            host,
+            server_list="localhost:4064:omero",
+            http_port="8090",
+            prefix="",
+            workers="2",
+            worker_class="sync",
+            threads="4",
+            cors_origins="",
+        )
+        reconfigure(host)
+        wait_for(host, LOGIN, port=8090)
+        assert status(get(host, STATIC, port=8090)) == 200
+        assert status(get(host, f"/omero{LOGIN}", port=8080)) == 0, "old port still served"
+        new_pid, cmdline = gunicorn_master(host)
+        assert new_pid != old_pid
+        assert "--workers 2" in cmdline and "--threads 4" in cmdline
+        assert "--timeout 123" in cmdline, "the admin's drop-in was not loaded"
+        config = omero_config(host)
+        for removed in (
+            "omero.web.prefix",
+            "omero.web.static_url",
+            "omero.web.cors_origin_whitelist",
+        ):
+            assert removed not in config, removed
+        assert config["omero.web.ui.top_links"] == "[]"
+        assert host.run("sha256sum", "/etc/omero-web/50-local.omero") == local_before
+        assert (
+            "access-control-allow-origin"
+            not in get(host, LOGIN, port=8090, origin="https://viewer.example.org").lower()
+        )
+
+        # Redis sessions, then back to files.
+        host.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server")
+        host.sh("/etc/init.d/redis-server start || redis-server --daemonize yes")
+        preseed(host, session_store="redis", redis_url="redis://127.0.0.1:6379/1")
+        reconfigure(host)
+        wait_for(host, LOGIN, port=8090)
+        config = omero_config(host)
+        assert config["omero.web.session_engine"] == "django.contrib.sessions.backends.cache"
+        assert '"LOCATION": "redis://127.0.0.1:6379/1"' in config["omero.web.caches"]
+        preseed(host, session_store="files")
+        reconfigure(host)
+        wait_for(host, LOGIN, port=8090)
+        config = omero_config(host)
+        assert config["omero.web.session_engine"] == "django.contrib.sessions.backends.file"
+        assert "omero.web.caches" not in config
+
+
+def test_nginx_refusal_is_repaired_and_default_site_needs_consent(
+    client: docker.DockerClient, target: Target, deb: Path
+) -> None:
+    with prepared_host(client, target, deb) as host:
+        # Another default server on port 80: consenting to become the
+        # default there makes nginx -t fail, so the install fails and
+        # nothing is activated.
+        host.sh(
+            "printf 'server {\\n  listen 80 default_server;\\n  server_name other;\\n"
+            "  return 418;\\n}\\n' > /etc/nginx/sites-enabled/other && "
+            "rm /etc/nginx/sites-enabled/default && /etc/init.d/nginx reload"
+        )
+        preseed(host, default_site="true")
+        out = apt_install(host, deb, check=False)
+        assert "duplicate default server" in out, out[-3000:]
+        assert "omero-web: not configured" in out
+        assert "half-configured" in host.run("dpkg-query", "-W", "-f=${Status}", "omero-web")
+        assert host.exit_code("test -e /etc/nginx/sites-enabled/omero-web") != 0
+        assert host.exit_code("test -e /etc/omero-web/10-debconf.omero") != 0
+        assert status(get(host, LOGIN, host_header="anything.example.org")) == 418
+        # A fixed answer and `dpkg --configure -a` repair it.
+        preseed(host, default_site="false")
+        host.run("dpkg", "--configure", "-a")
+        wait_for(host, LOGIN)
+        assert status(get(host, LOGIN, host_header="anything.example.org")) == 418
+
+        # Same refusal by dpkg-reconfigure: the admin is told, nginx and
+        # OMERO.web keep their previous configuration and keep serving.
+        dropin_before = host.run("cat", DROPIN)
+        preseed(host, default_site="true", prefix="/omero")
+        out = reconfigure(host, check=False)
+        assert "duplicate default server" in out
+        assert host.run("cat", DROPIN) == dropin_before
+        assert "default_server" not in host.run("cat", SITE)
+        wait_for(host, LOGIN)
+        preseed(host, default_site="false", prefix="")
+        reconfigure(host)
+        host.run("rm", "/etc/nginx/sites-enabled/other")
+        host.run("ln", "-s", "/etc/nginx/sites-available/default", "/etc/nginx/sites-enabled/")
+        host.run("/etc/init.d/nginx", "reload")
+
+        # Consent on port 80: Debian's default site makes way, and comes
+        # back when the consent is withdrawn or the package removed.
+        preseed(host, default_site="true")
+        reconfigure(host)
+        assert host.exit_code("test -e /etc/nginx/sites-enabled/default") != 0
+        assert "listen 80 default_server;" in host.run("cat", SITE)
+        wait_for(host, LOGIN)
+        assert status(get(host, LOGIN, host_header="anything.example.org")) == 200
+        preseed(host, default_site="false")
+        reconfigure(host)
+        assert host.exit_code("test -L /etc/nginx/sites-enabled/default") == 0
+        assert status(get(host, LOGIN, host_header="anything.example.org")) == 404
+        wait_for(host, LOGIN)
+        preseed(host, default_site="true")
+        reconfigure(host)
+        assert host.exit_code("test -e /etc/nginx/sites-enabled/default") != 0
+        host.run("apt-get", "remove", "-y", "-q", "omero-web")
+        assert host.exit_code("test -L /etc/nginx/sites-enabled/default") == 0
+        assert host.exit_code("test -e /etc/nginx/sites-enabled/omero-web") != 0
+        assert status(get(host, LOGIN)) == 404

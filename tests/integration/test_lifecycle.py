@@ -1,0 +1,166 @@
+"""The package's life on a host: install, reinstall twice, upgrade from the
+previous build, remove, purge, as an admin does them with apt; and what
+happens along the way (maintenance page, log rotation, a new Django major
+version).  On every target: these are the maintainer scripts' main paths."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path, PurePosixPath
+
+import docker
+import pytest
+
+from builder.layout import OMERODIR
+from builder.targets import Target
+
+from .conftest import built, record
+from .hosts import (
+    apt_install,
+    debconf_answers,
+    get,
+    gunicorn_master,
+    gunicorn_running,
+    omero_config,
+    prepared_host,
+    status,
+    wait_for,
+)
+
+LOGIN = "/webclient/login/"
+CLI = "/usr/lib/omero-web/omero-web-cli"
+SECRET = f"{OMERODIR}/var/django_secret_key"
+LOCAL = "/etc/omero-web/50-local.omero"
+
+
+def cron_command(host) -> str:  # type: ignore[no-untyped-def]
+    line = next(
+        line
+        for line in host.run("cat", "/etc/cron.d/omero-web").splitlines()
+        if line and not line.startswith("#") and "=" not in line.split()[0]
+    )
+    return line.split(None, 6)[6]
+
+
+def test_install_reinstall_upgrade_remove_purge(
+    client: docker.DockerClient, target: Target, deb: Path, build_root: Path
+) -> None:
+    newer = built(target, build_root, 2)
+    with prepared_host(client, target, deb) as host:
+        apt_install(host, deb)
+        wait_for(host, LOGIN)
+
+        # What an admin adds: a drop-in of their own, a key set by hand.
+        host.sh(f"printf 'config set omero.web.wsgi_timeout 99\\n' > {LOCAL}")
+        host.run(CLI, "config", "set", "omero.web.ui.top_links", "[]")
+        secret = host.run("sha256sum", SECRET)
+        local = host.run("sha256sum", LOCAL)
+
+        # Reinstall twice in a row: each restarts the service, nothing lost.
+        path = host.copy_deb(deb)
+        for _ in range(2):
+            before, _ = gunicorn_master(host)
+            host.run("apt-get", "install", "--reinstall", "-y", "-q", path)
+            wait_for(host, LOGIN)
+            assert gunicorn_master(host)[0] != before
+
+        # The app stopped: nginx answers with the maintenance page.
+        host.run("/etc/init.d/omero-web", "stop")
+        response = get(host, LOGIN)
+        assert status(response) == 502
+        assert "OMERO.web is not available" in response
+        host.run("/etc/init.d/omero-web", "start")
+        wait_for(host, LOGIN)
+
+        # logrotate rotates OMERO.web's log; the app writes on in a new file.
+        host.run("logrotate", "-f", "/etc/logrotate.d/omero-web")
+        rotated = host.sh(f"ls {OMERODIR}/var/log/")
+        assert "OMEROweb.log-" in rotated, rotated
+        get(host, LOGIN)
+        host.sh(f"sleep 1; test -s {OMERODIR}/var/log/OMEROweb.log")
+        assert host.run("readlink", "/var/log/omero-web").strip() == f"{OMERODIR}/var/log"
+
+        # A new Django major version clears the session store.
+        host.sh(
+            f"install -o omero-web -g omero-web -m 600 /dev/null {OMERODIR}/var/tmp/sessionidstale"
+            " && echo 4.2.20 > /var/lib/omero-web/django-version"
+        )
+        out = host.sh("dpkg-reconfigure -fnoninteractive omero-web 2>&1")
+        assert "clearing the session store" in out
+        assert host.exit_code(f"test -e {OMERODIR}/var/tmp/sessionidstale") != 0
+        assert host.run("cat", "/var/lib/omero-web/django-version").startswith("5.")
+        wait_for(host, LOGIN)
+
+        # Upgrade from the previous build.
+        before, _ = gunicorn_master(host)
+        start = time.monotonic()
+        apt_install(host, newer)
+        wait_for(host, LOGIN)
+        record(target, upgrade_to_serving_s=round(time.monotonic() - start, 1))
+        assert gunicorn_master(host)[0] != before, "the upgrade did not restart the service"
+        version = host.run("dpkg-query", "-W", "-f=${Version}", "omero-web")
+        assert version.startswith(newer.name.split("_")[1].split("~")[0])
+        assert host.run("sha256sum", SECRET) == secret
+        assert host.run("sha256sum", LOCAL) == local
+        assert omero_config(host)["omero.web.ui.top_links"] == "[]"
+        assert "--timeout 99" in gunicorn_master(host)[1]
+
+        # Remove: service stopped, site disabled and nginx reloaded, the
+        # clearsessions job inert; configuration, data and user kept.
+        host.run("apt-get", "remove", "-y", "-q", "omero-web")
+        assert not gunicorn_running(host)
+        assert host.exit_code("test -e /etc/nginx/sites-enabled/omero-web") != 0
+        assert status(get(host, LOGIN)) == 404, "nginx still serves the site"
+        assert host.exit_code("pgrep -x nginx") == 0
+        command = cron_command(host)
+        out = host.run("runuser", "-u", "omero-web", "--", "sh", "-c", command + "; echo rc=$?")
+        assert out.strip() == "rc=0"
+        for kept in (
+            SECRET,
+            f"{OMERODIR}/etc/grid/config.xml",
+            LOCAL,
+            "/etc/omero-web/10-debconf.omero",
+        ):
+            assert host.exit_code(f"test -e {kept}") == 0, kept
+        assert host.exit_code("getent passwd omero-web") == 0
+        assert debconf_answers(host), "debconf answers lost on remove"
+
+        # Purge: everything the package created is gone; /opt, the user
+        # (Debian keeps system users) and the admin's own drop-in stay.
+        host.run("apt-get", "purge", "-y", "-q", "omero-web")
+        for gone in (
+            "/opt/omero",
+            "/etc/omero-web/10-debconf.omero",
+            "/var/lib/omero-web",
+            "/etc/nginx/sites-available/omero-web",
+            "/etc/cron.d/omero-web",
+            "/etc/logrotate.d/omero-web",
+            "/var/log/omero-web",
+            "/usr/lib/omero-web",
+        ):
+            assert host.exit_code(f"test -e {gone} || test -L {gone}") != 0, gone
+        assert host.exit_code("test -d /opt") == 0
+        assert host.exit_code(f"test -e {LOCAL}") == 0
+        assert host.exit_code("getent passwd omero-web") == 0
+        assert debconf_answers(host) == {}
+        assert host.exit_code("pgrep -x nginx") == 0
+
+
+def test_install_starts_nothing_where_policy_rc_d_forbids(
+    client: docker.DockerClient, target: Target, deb: Path
+) -> None:
+    if target.name != "debian-12":
+        pytest.skip("same code path on every target; runs on debian-12")
+    with prepared_host(client, target, deb) as host:
+        host.container.write_file(
+            PurePosixPath("/usr/sbin/policy-rc.d"), b"#!/bin/sh\nexit 101\n", mode=0o755
+        )
+        out = apt_install(host, deb)
+        assert "policy-rc.d denied execution of" in out
+        assert not gunicorn_running(host)
+        # Configured all the same, ready to start.
+        assert host.exit_code("test -L /etc/nginx/sites-enabled/omero-web") == 0
+        assert "installed" in host.run("dpkg-query", "-W", "-f=${Status}", "omero-web")
+        host.run("/etc/init.d/omero-web", "start")
+        host.run("/etc/init.d/nginx", "reload")
+        wait_for(host, LOGIN)

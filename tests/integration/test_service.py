@@ -1,0 +1,108 @@
+"""omero-web.service and the clearsessions timer, run by systemd as PID 1
+in a container (CAP_SYS_ADMIN and the host's cgroups; see hosts.py)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import docker
+
+from builder.layout import OMERODIR
+from builder.targets import Target
+
+from .conftest import record
+from .hosts import (
+    apt_install,
+    get,
+    gunicorn_master,
+    gunicorn_running,
+    make_sessions,
+    prepared_host,
+    status,
+    wait_for,
+)
+
+LOGIN = "/webclient/login/"
+UNITS = ("omero-web.service", "omero-web-clearsessions.service", "omero-web-clearsessions.timer")
+MAX_EXPOSURE = 2.5
+
+
+def main_pid(host) -> int:  # type: ignore[no-untyped-def]
+    return int(host.run("systemctl", "show", "-p", "MainPID", "--value", "omero-web").strip())
+
+
+def seconds_until_serving_again(host, old_master: int) -> float:  # type: ignore[no-untyped-def]
+    start = time.monotonic()
+    while time.monotonic() - start < 60:
+        if status(get(host, LOGIN)) == 200:
+            new_master, _ = gunicorn_master(host)
+            if new_master != old_master:
+                return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError("not serving again within 60 s")
+
+
+def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: Path) -> None:
+    with prepared_host(client, target, deb, init="systemd") as host:
+        apt_install(host, deb)
+        wait_for(host, LOGIN)
+        assert host.run("systemctl", "is-active", "omero-web").strip() == "active"
+
+        out = host.sh(f"systemd-analyze verify {' '.join(UNITS)} 2>&1", check=False)
+        ours = [line for line in out.splitlines() if "omero-web" in line]
+        assert not ours, out
+
+        security = host.sh("systemd-analyze security --no-pager omero-web.service")
+        match = re.search(r"Overall exposure level for omero-web.service: ([\d.]+)", security)
+        assert match, security
+        exposure = float(match.group(1))
+        record(target, systemd_security_exposure=exposure)
+        assert exposure <= MAX_EXPOSURE, security
+
+        # clearsessions: the timer does it where systemd runs; cron does not.
+        assert host.run("systemctl", "is-enabled", "omero-web-clearsessions.timer").strip() == (
+            "enabled"
+        )
+        assert host.run("systemctl", "is-active", "omero-web-clearsessions.timer").strip() == (
+            "active"
+        )
+        # The app and the timer's service see one session store: an expired
+        # session goes, a live one stays.  The cron line, run meanwhile as
+        # cron would, leaves the expired one alone: systemd runs here.
+        live, stale = make_sessions(host)
+        cron = host.sh("grep -v '^#' /etc/cron.d/omero-web | grep omero-web-clearsessions")
+        command = cron.strip().split(None, 6)[6]
+        out = host.run("runuser", "-u", "omero-web", "--", "sh", "-c", command + "; echo rc=$?")
+        assert out.strip() == "rc=0", out
+        assert f"sessionid{stale}" in host.sh(f"ls {OMERODIR}/var/tmp/"), "cron did the work"
+        host.run("systemctl", "start", "omero-web-clearsessions.service")
+        sessions = host.sh(f"ls {OMERODIR}/var/tmp/")
+        assert f"sessionid{live}" in sessions and f"sessionid{stale}" not in sessions, sessions
+        master, _ = gunicorn_master(host)
+        environ = host.sh(f"tr '\\0' '\\n' < /proc/{master}/environ")
+        assert f"TMPDIR={OMERODIR}/var/tmp" in environ.splitlines()
+
+        # kill -9 of gunicorn's master, then of the unit's main process:
+        # Restart=on-failure serves again within 10 s each time.
+        for victim in ("gunicorn master", "main process"):
+            master, _ = gunicorn_master(host)
+            pid = master if victim == "gunicorn master" else main_pid(host)
+            host.run("kill", "-9", str(pid))
+            elapsed = seconds_until_serving_again(host, master)
+            record(target, **{f"restart_after_kill_{victim.split()[-1]}_s": round(elapsed, 1)})
+            assert elapsed <= 10, f"{victim}: serving again after {elapsed:.1f} s"
+
+        # A stop stays a stop; nginx shows the maintenance page meanwhile.
+        host.run("systemctl", "stop", "omero-web")
+        time.sleep(3)
+        assert host.run("systemctl", "is-active", "omero-web", check=False).strip() == "inactive"
+        assert not gunicorn_running(host)
+        response = get(host, LOGIN)
+        assert status(response) == 502 and "OMERO.web is not available" in response
+        # The init script hands over to systemctl instead of starting a
+        # second copy (init-functions' systemd hook).
+        host.run("/etc/init.d/omero-web", "start")
+        assert host.run("systemctl", "is-active", "omero-web").strip() == "active"
+        wait_for(host, LOGIN)
