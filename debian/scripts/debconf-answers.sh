@@ -94,7 +94,9 @@ parse_server() {
         :*) _port=${_tail#:} ;;
         *) return 1 ;;
     esac
-    valid_port "$_port" && matches '[A-Za-z0-9_.-]+' "$_name"
+    # Any name the login page can show, but for the list's own separator
+    # and what would need escaping in JSON: "OMERO Production" is fine.
+    valid_port "$_port" && matches '[^,"\\[:cntrl:]]+' "$_name"
 }
 
 # server_list_json ANSWER: the omero.web.server_list value, a JSON list of

@@ -250,6 +250,9 @@ def test_nginx_refusal_is_repaired_and_default_site_needs_consent(
         assert "duplicate default server" in out
         assert host.run("cat", DROPIN) == dropin_before
         assert "default_server" not in host.run("cat", SITE)
+        assert "omero.web.prefix" not in omero_config(host), "refused settings applied"
+        answers = debconf_answers(host)
+        assert answers["default_site"] == "false" and answers["prefix"] == "", answers
         wait_for(host, LOGIN)
         preseed(host, default_site="false", prefix="")
         reconfigure(host)
@@ -277,3 +280,28 @@ def test_nginx_refusal_is_repaired_and_default_site_needs_consent(
         assert host.exit_code("test -L /etc/nginx/sites-enabled/default") == 0
         assert host.exit_code("test -e /etc/nginx/sites-enabled/omero-web") != 0
         assert status(get(host, LOGIN)) == 404
+
+
+def test_a_site_the_admin_owns_is_left_alone(
+    client: docker.DockerClient, target: Target, deb: Path
+) -> None:
+    """omero-web/manage_nginx false: the package never writes, disables or
+    removes the nginx site, even one at the path it would use."""
+    own_site = (
+        "server {\n  listen 8085;\n  server_name localhost;\n"
+        "  location / { proxy_pass http://127.0.0.1:4080; }\n}\n"
+    )
+    with prepared_host(client, target, deb) as host:
+        host.container.write_file(PurePosixPath(SITE), own_site.encode())
+        host.run("ln", "-s", SITE, "/etc/nginx/sites-enabled/omero-web")
+        preseed(host, manage_nginx="false")
+        out = apt_install(host, deb)
+        assert "nginx is not managed by this package" in out
+        assert host.run("cat", SITE) == own_site
+        host.run("/etc/init.d/nginx", "reload")
+        wait_for(host, LOGIN, port=8085)
+        host.run("apt-get", "remove", "-y", "-q", "omero-web")
+        assert host.exit_code("test -L /etc/nginx/sites-enabled/omero-web") == 0
+        host.run("apt-get", "purge", "-y", "-q", "omero-web")
+        assert host.run("cat", SITE) == own_site
+        assert host.exit_code("test -L /etc/nginx/sites-enabled/omero-web") == 0

@@ -4,6 +4,7 @@ script run them; and the templates they refer to."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -48,6 +49,10 @@ GOOD = {
         "a.example.org:4064:one, b.example.org:14064:two",
         "[2001:db8::1]:4064:v6",
         "192.0.2.10:4064:lab",
+        "localhost:4064:OMERO Production",
+        "omero.example.org:4064:name:with:colons",
+        "[2001:db8::1]:4064",
+        "[2001:db8::1]",
     ],
     "server_names": [
         "localhost",
@@ -101,8 +106,9 @@ BAD = {
         "localhost:0",
         "localhost:abc",
         "localhost:4064:",
-        "localhost:4064:two words",
-        "localhost:4064:name:extra",
+        'localhost:4064:a"b',
+        "localhost:4064:a\\b",
+        "localhost:4064:a\tb",
         "a,,b",
         "a,",
         "bad host",
@@ -230,6 +236,18 @@ def test_server_list_becomes_upstreams_json() -> None:
         '[["localhost", 4064, "omero"], ["2001:db8::1", 14064, "2001:db8::1"], '
         '["archive.example.org", 4064, "archive.example.org"]]\n'
     )
+
+
+def test_server_names_with_blanks_and_quotes_reach_config_set_intact() -> None:
+    answer = "localhost:4064:OMERO Production, omero2.example.org:4064:Jo's lab"
+    lines = [line for line in dropin_commands(answer_server_list=answer) if "server_list" in line]
+    assert len(lines) == 1
+    words = shlex.split(lines[0])
+    assert words[:3] == ["config", "set", "omero.web.server_list"]
+    assert json.loads(words[3]) == [
+        ["localhost", 4064, "OMERO Production"],
+        ["omero2.example.org", 4064, "Jo's lab"],
+    ]
 
 
 def test_auto_workers_is_twice_the_cores_plus_one() -> None:

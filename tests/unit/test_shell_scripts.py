@@ -99,3 +99,15 @@ def test_maintainer_scripts_name_every_dpkg_argument(script):
 def test_postinst_stops_debconf_before_the_service_starts():
     text = (DEBIAN / "omero-web.postinst").read_text()
     assert text.index("\ndb_stop\n") < text.index("#DEBHELPER#")
+
+
+def test_postrm_recognises_the_nginx_site_the_package_writes() -> None:
+    """postrm removes the site only when its first line is the header
+    omero-web-nginx writes; both must spell it the same."""
+    nginx = re.search(
+        r'^HEADER="(.*)"$', (DEBIAN / "scripts" / "omero-web-nginx").read_text(), re.M
+    )
+    postrm = re.search(
+        r'^NGINX_SITE_HEADER="(.*)"$', (DEBIAN / "omero-web.postrm").read_text(), re.M
+    )
+    assert nginx and postrm and nginx.group(1) == postrm.group(1)
