@@ -221,19 +221,22 @@ def wait_for(host: Host, path: str, port: int = 80, code: int = 200, timeout: fl
     )
 
 
+# A relative expiry (an int) never expires a file session: Django's file
+# store measures it from each load.  A timedelta becomes a date, which does.
 MAKE_SESSIONS = """
 import os
+from datetime import timedelta
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
 import django
 django.setup()
 from django.contrib.sessions.backends.file import SessionStore
 live = SessionStore()
 live["who"] = "live"
-live.set_expiry(3600)
+live.set_expiry(timedelta(hours=1))
 live.save()
 stale = SessionStore()
 stale["who"] = "stale"
-stale.set_expiry(1)
+stale.set_expiry(timedelta(seconds=1))
 stale.save()
 print(live.session_key, stale.session_key)
 """

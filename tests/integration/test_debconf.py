@@ -250,9 +250,9 @@ def test_nginx_refusal_is_repaired_and_default_site_needs_consent(
         assert "duplicate default server" in out
         assert host.run("cat", DROPIN) == dropin_before
         assert "default_server" not in host.run("cat", SITE)
+        # (debconf's answers stay as preseeded: dpkg-reconfigure does not
+        # save its database when postinst fails.)
         assert "omero.web.prefix" not in omero_config(host), "refused settings applied"
-        answers = debconf_answers(host)
-        assert answers["default_site"] == "false" and answers["prefix"] == "", answers
         wait_for(host, LOGIN)
         preseed(host, default_site="false", prefix="")
         reconfigure(host)
