@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BUILD_ARGS ?=
+# One worker per Debian target: each builds and tests its own target, so the
+# two share the cores while the other waits on apt, dpkg and containers.
+INTEGRATION_ARGS ?= -n 2 --dist loadgroup --durations=25
 ifdef MIRROR
 BUILD_ARGS += --mirror $(MIRROR)
 endif
@@ -39,7 +42,7 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
 
 integration: $(VENV)/.installed
-	$(BIN)/pytest -m integration tests/integration
+	$(BIN)/pytest -m integration $(INTEGRATION_ARGS) tests/integration
 
 test: lint unit integration
 

@@ -26,6 +26,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
+        # Under pytest-xdist (--dist loadgroup), one worker per target: its
+        # builds and images are made once, in that worker.
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "target" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["target"]))
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +89,18 @@ def host(client: docker.DockerClient, target: Target) -> Iterator[Host]:
 
 def record(target: Target, **values: float | int | str) -> None:
     MEASUREMENTS.setdefault(target.name, {}).update(values)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker hands its measurements to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["measurements"] = json.dumps(MEASUREMENTS)
+
+
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    for name, values in json.loads(node.workeroutput.get("measurements", "{}")).items():
+        MEASUREMENTS.setdefault(name, {}).update(values)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
