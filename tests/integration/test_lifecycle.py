@@ -77,7 +77,10 @@ def test_install_reinstall_upgrade_remove_purge(
         rotated = host.sh(f"ls {OMERODIR}/var/log/")
         assert "OMEROweb.log-" in rotated, rotated
         get(host, LOGIN)
-        host.sh(f"sleep 1; test -s {OMERODIR}/var/log/OMEROweb.log")
+        host.sh(
+            f"for i in $(seq 60); do test -s {OMERODIR}/var/log/OMEROweb.log && exit 0; "
+            "sleep 0.5; done; exit 1"
+        )
         assert host.run("readlink", "/var/log/omero-web").strip() == f"{OMERODIR}/var/log"
 
         # A new Django major version clears the session store.

@@ -14,6 +14,7 @@ import ipaddress
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -89,6 +90,18 @@ def omero_web_deb(*args: str | Path) -> str:
     return result.stdout
 
 
+@pytest.fixture
+def repos() -> Iterator[Path]:
+    """Where the tests' repositories live.  Each signing key's GnuPG home is
+    inside its repository, and gpg-agent's socket paths are short (107
+    bytes): pytest-xdist's temporary folders can be too deep."""
+    folder = Path(tempfile.mkdtemp(prefix="owd-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def new_repository(web: WebServer, name: str, target: Target, folder: Path) -> Path:
     repo = folder / name
     url = web.serve(name, repo / "public")
@@ -121,9 +134,9 @@ def kept_state(host: Host) -> str:
 
 def test_install_upgrade_and_roll_back_with_apt(
     client: docker.DockerClient, target: Target, deb: Path, build_root: Path, web: WebServer,
-    tmp_path: Path,
+    tmp_path: Path, repos: Path,
 ) -> None:  # fmt: skip
-    repo = new_repository(web, "omero", target, tmp_path)
+    repo = new_repository(web, "omero", target, repos)
     omero_web_deb("repo", "publish", deb, "--repo", repo)
     older = version_of(deb)
     with fresh_host(client, target) as host:
@@ -159,13 +172,13 @@ def test_install_upgrade_and_roll_back_with_apt(
 
 
 def test_apt_refuses_another_key_and_a_tampered_index(
-    client: docker.DockerClient, target: Target, web: WebServer, tmp_path: Path
+    client: docker.DockerClient, target: Target, web: WebServer, tmp_path: Path, repos: Path
 ) -> None:
     # A stand-in package: what is checked here is apt's trust, not omero-web.
     deb = make_deb(tmp_path, f"5.33.2-1~{target.version_suffix}", target.codename)
-    trusted = new_repository(web, "trusted", target, tmp_path)
+    trusted = new_repository(web, "trusted", target, repos)
     omero_web_deb("repo", "publish", deb, "--repo", trusted)
-    stranger = new_repository(web, "stranger", target, tmp_path)  # a key of its own
+    stranger = new_repository(web, "stranger", target, repos)  # a key of its own
     omero_web_deb("repo", "publish", deb, "--repo", stranger)
     tampered = tmp_path / "tampered"
     shutil.copytree(trusted / "public", tampered)

@@ -30,7 +30,13 @@ MAX_EXPOSURE = 2.5
 
 
 def main_pid(host) -> int:  # type: ignore[no-untyped-def]
-    return int(host.run("systemctl", "show", "-p", "MainPID", "--value", "omero-web").strip())
+    """The unit's main process, once it has one (0 while ExecStartPre runs)."""
+    for _ in range(60):
+        pid = int(host.run("systemctl", "show", "-p", "MainPID", "--value", "omero-web").strip())
+        if pid:
+            return pid
+        time.sleep(0.5)
+    raise AssertionError("omero-web.service has no main process")
 
 
 def seconds_until_serving_again(host, old_master: int) -> float:  # type: ignore[no-untyped-def]
