@@ -250,3 +250,13 @@ def make_sessions(host: Host) -> tuple[str, str]:
     ).split()[-2:]
     time.sleep(2)
     return live, stale
+
+
+def cron_job(host: Host) -> list[str]:
+    """/etc/cron.d/omero-web's job: its five time fields, user and command."""
+    line = next(
+        line
+        for line in host.run("cat", "/etc/cron.d/omero-web").splitlines()
+        if line and not line.startswith("#") and "=" not in line.split()[0]
+    )
+    return line.split(None, 6)

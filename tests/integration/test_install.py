@@ -16,7 +16,7 @@ from builder.targets import Target
 
 from .conftest import record
 from .harness import Host, fresh_host, venv_python
-from .hosts import make_sessions, prepared_host
+from .hosts import cron_job, make_sessions, prepared_host
 
 LOGIN = "/webclient/login/"
 
@@ -154,12 +154,7 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
 
 
 def test_daily_clearsessions_job_runs_as_service_user(installed: Host) -> None:
-    line = next(
-        line
-        for line in installed.run("cat", "/etc/cron.d/omero-web").splitlines()
-        if line and not line.startswith("#") and "=" not in line.split()[0]
-    )
-    fields = line.split(None, 6)
+    fields = cron_job(installed)
     assert fields[:5] != ["*"] * 5 and fields[2:5] == ["*", "*", "*"], "runs once a day"
     assert fields[5] == "omero-web"
     live, stale = make_sessions(installed)

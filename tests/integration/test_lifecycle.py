@@ -17,6 +17,7 @@ from builder.targets import Target
 from .conftest import built, record
 from .hosts import (
     apt_install,
+    cron_job,
     debconf_answers,
     get,
     gunicorn_master,
@@ -31,15 +32,6 @@ LOGIN = "/webclient/login/"
 CLI = "/usr/lib/omero-web/omero-web-cli"
 SECRET = f"{OMERODIR}/var/django_secret_key"
 LOCAL = "/etc/omero-web/50-local.omero"
-
-
-def cron_command(host) -> str:  # type: ignore[no-untyped-def]
-    line = next(
-        line
-        for line in host.run("cat", "/etc/cron.d/omero-web").splitlines()
-        if line and not line.startswith("#") and "=" not in line.split()[0]
-    )
-    return line.split(None, 6)[6]
 
 
 def test_install_reinstall_upgrade_remove_purge(
@@ -115,7 +107,7 @@ def test_install_reinstall_upgrade_remove_purge(
         assert host.exit_code("test -e /etc/nginx/sites-enabled/omero-web") != 0
         assert status(get(host, LOGIN)) == 404, "nginx still serves the site"
         assert host.exit_code("pgrep -x nginx") == 0
-        command = cron_command(host)
+        command = cron_job(host)[6]
         out = host.run("runuser", "-u", "omero-web", "--", "sh", "-c", command + "; echo rc=$?")
         assert out.strip() == "rc=0"
         for kept in (
