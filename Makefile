@@ -30,13 +30,17 @@ $(VENV)/.installed: pyproject.toml
 deb: $(VENV)/.installed
 	$(BIN)/omero-web-deb build --target $(TARGET) $(BUILD_ARGS)
 
+# The package's helper scripts: Python ones (*.py) for ruff, the rest for shellcheck.
+PYTHON_SCRIPTS = $(wildcard debian/scripts/*.py)
+SHELL_SCRIPTS = $(filter-out $(PYTHON_SCRIPTS),$(wildcard debian/scripts/*))
+
 lint: $(VENV)/.installed
-	$(BIN)/ruff check builder tests
-	$(BIN)/ruff format --check builder tests
+	$(BIN)/ruff check builder tests $(PYTHON_SCRIPTS)
+	$(BIN)/ruff format --check builder tests $(PYTHON_SCRIPTS)
 	$(BIN)/mypy
 	$(BIN)/shellcheck debian/omero-web.config debian/omero-web.preinst debian/omero-web.postinst \
 		debian/omero-web.prerm debian/omero-web.postrm debian/drop-opt-entry \
-		debian/omero-web.init debian/scripts/* .ci/run
+		debian/omero-web.init $(SHELL_SCRIPTS) .ci/run
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit

@@ -186,11 +186,18 @@ def omero_config(host: Host) -> dict[str, str]:
 
 
 def gunicorn_master(host: Host) -> tuple[int, str]:
-    """The gunicorn master's pid and command line (the oldest gunicorn)."""
-    out = host.sh("pgrep -o -f '[b]in/gunicorn' | head -n 1", check=False).strip()
-    assert out, "no gunicorn running"
-    cmdline = host.sh(f"tr '\\0' ' ' < /proc/{out}/cmdline")
-    return int(out), cmdline
+    """The gunicorn master's pid and command line: the gunicorn whose
+    children are gunicorn workers.  Workers orphaned by a killed master run
+    on with the same command line, but have no children."""
+    table = host.sh("ps -ww -eo pid=,ppid=,args=", check=False)
+    gunicorns: dict[int, tuple[int, str]] = {}
+    for line in table.splitlines():
+        pid, ppid, args = line.split(None, 2)
+        if "bin/gunicorn" in args:
+            gunicorns[int(pid)] = (int(ppid), args)
+    masters = sorted({ppid for ppid, _ in gunicorns.values() if ppid in gunicorns})
+    assert len(masters) == 1, f"no single gunicorn master:\n{table}"
+    return masters[0], gunicorns[masters[0]][1]
 
 
 def gunicorn_running(host: Host) -> bool:

@@ -17,7 +17,7 @@ SCRIPTS = sorted(
         *DEBIAN.glob("omero-web.pre*"),
         DEBIAN / "omero-web.config",
         DEBIAN / "omero-web.init",
-        *(DEBIAN / "scripts").iterdir(),
+        *(p for p in (DEBIAN / "scripts").iterdir() if p.suffix != ".py"),
         ROOT / ".ci" / "run",
     ]
 )
