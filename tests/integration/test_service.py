@@ -102,20 +102,6 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         record(target, restart_after_kill_master_s=round(elapsed, 1))
         assert elapsed <= 10, f"serving again after {elapsed:.1f} s"
 
-        # The unit starts gunicorn itself with the command line `omero web
-        # start` builds (plus --preload for sync workers); an admin's drop-in
-        # reaches it at the next restart.
-        workers = 2 * int(host.sh("nproc")) + 1  # debconf's default
-        assert f"--workers {workers} " in gunicorn_master(host)[1]
-        assert "--preload" in gunicorn_master(host)[1]
-        host.sh(
-            "echo 'config set omero.web.wsgi_workers 3' > /etc/omero-web/60-workers.omero && "
-            "systemctl restart omero-web"
-        )
-        wait_for(host, LOGIN)
-        assert "--workers 3 " in gunicorn_master(host)[1]
-        host.sh("rm /etc/omero-web/60-workers.omero")
-
         # A stop stays a stop; nginx shows the maintenance page meanwhile.
         host.run("systemctl", "stop", "omero-web")
         time.sleep(3)
@@ -128,3 +114,16 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         host.run("/etc/init.d/omero-web", "start")
         assert host.run("systemctl", "is-active", "omero-web").strip() == "active"
         wait_for(host, LOGIN)
+
+        # The unit starts gunicorn itself with the command line `omero web
+        # start` builds (plus --preload for sync workers) and the URL prefix
+        # in SCRIPT_NAME; an admin's drop-in reaches it at the next restart.
+        workers = 2 * int(host.sh("nproc")) + 1  # debconf's default
+        assert f"--workers {workers} " in gunicorn_master(host)[1]
+        assert "--preload" in gunicorn_master(host)[1]
+        host.sh(
+            "printf 'config set omero.web.wsgi_workers 3\\nconfig set omero.web.prefix /omero\\n'"
+            " > /etc/omero-web/60-local.omero && systemctl restart omero-web"
+        )
+        wait_for(host, "/omero" + LOGIN, port=4080)
+        assert "--workers 3 " in gunicorn_master(host)[1]
