@@ -163,6 +163,18 @@ def test_preseeded_install_and_reconfigure_apply_every_answer(
             "/usr/lib/omero-web/omero-web-cli", "config", "set", "omero.web.ui.top_links", "[]"
         )
         local_before = host.run("sha256sum", "/etc/omero-web/50-local.omero")
+        # The service user can write config.xml, but nginx's master runs as
+        # root: the site is made from root's drop-ins only, so a directive a
+        # compromised app puts in config.xml never reaches nginx.
+        injected = '["error_log /etc/cron.d/omero-web-injected;"]'
+        host.run(
+            "/usr/lib/omero-web/omero-web-cli",
+            "config",
+            "set",
+            "--",
+            "omero.web.nginx_server_extra_config",
+            injected,
+        )
 
         # dpkg-reconfigure applies a change end to end: config, the nginx
         # site (checked, then reloaded), the service restarted.
@@ -193,6 +205,9 @@ def test_preseeded_install_and_reconfigure_apply_every_answer(
         ):
             assert removed not in config, removed
         assert config["omero.web.ui.top_links"] == "[]"
+        assert config["omero.web.nginx_server_extra_config"] == injected
+        assert "omero-web-injected" not in host.run("cat", "/etc/nginx/sites-enabled/omero-web")
+        assert host.exit_code("test -e /etc/cron.d/omero-web-injected") != 0
         assert host.run("sha256sum", "/etc/omero-web/50-local.omero") == local_before
         assert (
             "access-control-allow-origin"
