@@ -5,11 +5,19 @@ static files at every start (seconds of Django start-up, even when nothing
 changed) and exits 0 when gunicorn dies.  Under systemd this script
 replaces it: it builds gunicorn's command line with the omero CLI's own
 code (`omero.plugins.web`, the version in the venv), adds --preload for
-sync workers, sets what `omero web start` sets, and execs gunicorn.  The master is then the unit's main
-process: a kill -9 of it is a failure that Restart=on-failure restarts at
-once, and SIGTERM (`systemctl stop`) a clean exit.  The command line is
-worked out, and the static files collected, only when config.xml or the
-venv's packages changed: a restart after a crash takes seconds less.
+sync workers, sets what `omero web start` sets, and execs gunicorn.  The
+master is then the unit's main process: a kill -9 of it is a failure that
+Restart=on-failure restarts at once, and SIGTERM (`systemctl stop`) a
+clean exit.
+
+The command line is worked out, and the static files collected, at a start
+after a clean stop (the unit's ExecStopPost drops the prepared command then,
+so `systemctl restart` does all that `omero web start` does) or when
+config.xml, the venv or this script changed; a restart after a crash reuses
+them and serves again seconds sooner.
+
+--preload: a unit drop-in with Environment=OMERO_WEB_GUNICORN_PRELOAD=no
+turns it off (apps that open sockets or threads at import).
 
 Run by the venv's python through omero-web-cli --python, which sets
 OMERODIR, HOME and TMPDIR.
@@ -22,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +38,18 @@ OMERODIR = Path(os.environ["OMERODIR"])
 VENV = Path(sys.prefix)
 CONFIG_XML = OMERODIR / "etc" / "grid" / "config.xml"
 PID_FILE = OMERODIR / "var" / "django.pid"
-# The command line and environment worked out for the inputs it records.
+# The command line and environment worked out for the inputs it records;
+# omero-web.service's ExecStopPost removes it after a clean stop.
 PREPARED = OMERODIR / "var" / "omero" / "gunicorn-command.json"
+WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 
 def inputs() -> str:
     """What the command line and the collected static files depend on: the
-    configuration and the distributions installed in the venv."""
+    configuration, the venv's distributions and Python, and this script."""
     digest = hashlib.sha256(CONFIG_XML.read_bytes() if CONFIG_XML.exists() else b"")
+    digest.update(Path(__file__).read_bytes())
+    digest.update(sys.version.encode())
     for site in sorted(VENV.glob("lib/python3*/site-packages")):
         for entry in sorted(site.glob("*.dist-info")):
             digest.update(entry.name.encode() + b"\n")
@@ -64,6 +77,11 @@ def gunicorn_command() -> dict[str, Any]:
     import omeroweb.settings as settings
     from omero.plugins.web import WebControl
 
+    if settings.APPLICATION_SERVER != settings.WSGITCP:
+        sys.exit(
+            f"omero-web: omero.web.application_server is {settings.APPLICATION_SERVER!r}; "
+            f"the service runs only {settings.WSGITCP!r} (gunicorn)"
+        )
     control = WebControl()
     no_cli_options = argparse.Namespace(wsgi_args=None, workers=None, worker_connections=None)
     deprecated = control._deprecated_args(no_cli_options, settings)
@@ -79,15 +97,10 @@ def gunicorn_command() -> dict[str, Any]:
     }
     argv = command.split()
     argv[0] = str(VENV / "bin" / "gunicorn")
-    # Sync workers fork from a master that has loaded the app once: a start
-    # costs one import of OMERO.web, not one a worker all at once on the
-    # same cores (seconds when a crash is being recovered), and the workers
-    # share its memory.  gevent's workers must patch the standard library
-    # before the app is imported, so they load it themselves.
-    if settings.WSGI_WORKER_CLASS == "sync" and "--preload" not in argv:
-        argv.insert(-1, "--preload")
-    # `omero web start` hands the URL prefix to the app this way.
-    environment = {}
+    # What `omero web start` sets: the URL prefix, and OMERODIR/var/lib on
+    # Python's path (the omero CLI's environment).
+    pythonpath = [os.environ.get("PYTHONPATH", ""), str(OMERODIR / "var" / "lib")]
+    environment = {"PYTHONPATH": os.pathsep.join(filter(None, pythonpath))}
     script_name = getattr(settings, "FORCE_SCRIPT_NAME", None)
     if script_name:
         environment["SCRIPT_NAME"] = script_name
@@ -95,26 +108,51 @@ def gunicorn_command() -> dict[str, Any]:
 
 
 def prepared() -> dict[str, Any]:
-    """The command for the current inputs; static files collected for them.
-    Worked out again only when the inputs changed, so a restart after a
-    crash starts gunicorn at once."""
+    """The command for the current inputs; static files collected for them."""
     current = inputs()
     try:
         cached = json.loads(PREPARED.read_text())
         if cached["inputs"] == current:
-            return cached
-    except (OSError, ValueError, KeyError):
+            return dict(cached)
+    except (OSError, ValueError, KeyError, TypeError):
         pass
     collect_static()
     command = {"inputs": current, **gunicorn_command()}
     PREPARED.parent.mkdir(parents=True, exist_ok=True)
-    PREPARED.write_text(json.dumps(command))
+    with tempfile.NamedTemporaryFile("w", dir=PREPARED.parent, delete=False) as new:
+        json.dump(command, new)
+    os.replace(new.name, PREPARED)
     return command
+
+
+def worker_class(argv: list[str]) -> str:
+    """The worker class gunicorn will use: the last -k/--worker-class wins
+    (omero.web.wsgi_worker_class, or one in omero.web.wsgi_args)."""
+    chosen = "sync"
+    for i, arg in enumerate(argv):
+        if arg in WORKER_CLASS_OPTIONS and i + 1 < len(argv):
+            chosen = argv[i + 1]
+        elif arg.startswith("--worker-class="):
+            chosen = arg.partition("=")[2]
+    return chosen
+
+
+def with_preload(argv: list[str]) -> list[str]:
+    """Sync workers fork from a master that has loaded the app once: a start
+    costs one import of OMERO.web, not one a worker all at once on the same
+    cores (seconds when a crash is being recovered), and the workers share
+    its memory.  Other worker classes (gevent patches the standard library
+    in each worker, before the app) load it themselves."""
+    if os.environ.get("OMERO_WEB_GUNICORN_PRELOAD", "yes") == "no":
+        return argv
+    if worker_class(argv) != "sync" or "--preload" in argv:
+        return argv
+    return [*argv[:-1], "--preload", argv[-1]]
 
 
 def main() -> None:
     command = prepared()
-    argv = [str(arg) for arg in command["argv"]]
+    argv = with_preload([str(arg) for arg in command["argv"]])
     os.environ.update(command["environment"])
     os.chdir(omeroweb_dir())
     # Nothing else runs the app under systemd: a pid file left by a killed
