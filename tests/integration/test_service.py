@@ -152,7 +152,10 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         # After a crash the prefix still reaches the app (the reused command).
         kill_master_and_time_restart(host, gunicorn_master(host)[0], "/omero" + LOGIN, 4080)
 
-        # A unit drop-in turns --preload off.
+        # A unit drop-in turns --preload off.  The clean restart that applies
+        # it works the command line out again and collects the static files,
+        # as `omero web start` would, though config.xml did not change.
+        prepared_before = prepared_command_mtime(host)
         host.sh(
             "mkdir -p /etc/systemd/system/omero-web.service.d && printf "
             "'[Service]\\nEnvironment=OMERO_WEB_GUNICORN_PRELOAD=no\\n' "
@@ -161,3 +164,4 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         )
         wait_for(host, "/omero" + LOGIN, port=4080)
         assert "--preload" not in gunicorn_master(host)[1]
+        assert prepared_command_mtime(host) != prepared_before
