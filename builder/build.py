@@ -11,7 +11,7 @@ import docker
 from builder.config import BuildConfig
 from builder.container import Container, docker_client
 from builder.icepy import provide_icepy_wheel, resolve_given_wheel
-from builder.images import ensure_base_image, ensure_build_image
+from builder.images import BaseSource, ensure_base_image, ensure_build_image
 from builder.layout import PIP_CACHE
 from builder.package import Artifacts, assemble_source, build_deb, collect_artifacts, run_lintian
 from builder.progress import Progress
@@ -53,10 +53,11 @@ def build_with(
     with progress.step(f"base image for {config.target.name}"):
         base = ensure_base_image(
             client,
-            config.target,
-            config.mirror_url,
+            BaseSource.for_target(config.target, config.mirror, config.security_mirror),
             runner,
-            custom_mirror=config.mirror is not None,
+            cache_dir=config.cache_dir,
+            refresh=config.refresh_base,
+            say=progress.say,
         )
     with progress.step("build image"):
         build_image = ensure_build_image(client, base, config.target, config.network, progress.log)

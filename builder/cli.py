@@ -99,6 +99,16 @@ def main(ctx: click.Context, debug: bool) -> None:
     "--mirror", metavar="URL", help="Distribution mirror for bootstrapping the base image."
 )
 @click.option(
+    "--security-mirror",
+    metavar="URL",
+    help="Mirror of the -security suite (default: Debian's security archive; for Ubuntu, --mirror).",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Bootstrap the base image anew, with today's updates, even if one is cached.",
+)
+@click.option(
     "--ca-cert",
     "ca_certs",
     multiple=True,
@@ -134,6 +144,8 @@ def build(
     revision: int,
     icepy_wheel: str | None,
     mirror: str | None,
+    security_mirror: str | None,
+    refresh: bool,
     ca_certs: tuple[Path, ...],
     jobs: int,
     output_dir: Path,
@@ -159,6 +171,8 @@ def build(
             revision=revision,
             icepy_wheel=icepy_wheel,
             mirror=mirror,
+            security_mirror=security_mirror,
+            refresh_base=refresh,
             network=network_from_environment(environ, ca_certs),
             jobs=jobs,
             maintainer=maintainer or maintainer_from_environment(environ),
@@ -194,24 +208,27 @@ def build(
 
 @main.command()
 @click.option("--mirror", metavar="URL", help="Check bootstrapping from this mirror.")
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
+)
 @click.pass_context
-def targets(ctx: click.Context, mirror: str | None) -> None:
+def targets(ctx: click.Context, mirror: str | None, cache_dir: Path | None) -> None:
     """List targets and whether their base image can be had here."""
     from builder.container import docker_client
 
     def action() -> None:
         with closing(docker_client()) as client:
-            list_targets(client, mirror)
+            list_targets(client, cache_dir or default_cache_dir(os.environ), mirror)
 
     run_reporting_errors(ctx.obj["debug"], action)
 
 
-def list_targets(client: docker.DockerClient, mirror: str | None) -> None:
+def list_targets(client: docker.DockerClient, cache_dir: Path, mirror: str | None) -> None:
     from builder.availability import check_availability
 
     click.echo(f"{'target':14} {'codename':9} {'python':7} available")
     for target in TARGETS.values():
-        result = check_availability(client, target, mirror)
+        result = check_availability(client, target, cache_dir, mirror)
         state = "yes" if result.available else "no"
         click.echo(f"{target.name:14} {target.codename:9} {target.python:7} {state}: {result.how}")
 

@@ -59,6 +59,8 @@ class BuildConfig:
     revision: int = 1
     icepy_wheel: str | None = None  # URL or file
     mirror: str | None = None
+    security_mirror: str | None = None
+    refresh_base: bool = False  # bootstrap the base image anew (security updates)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     jobs: int = 1
     maintainer: str = "omero-web-deb local build <omero-web-deb@example.org>"

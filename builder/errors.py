@@ -32,6 +32,10 @@ class NetworkError(BuildError):
     exit_code = 5
 
 
+class KeyringUnavailable(ImageUnavailable):
+    """The archive keyring a base image needs is missing or does not verify."""
+
+
 class CommandFailed(BuildError):
     """An external command exited non-zero; the message has its output's tail."""
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import docker
@@ -22,7 +25,8 @@ import docker.errors
 
 from builder.config import NetworkSettings
 from builder.container import Container
-from builder.errors import CommandFailed, ImageUnavailable, NetworkError
+from builder.errors import CommandFailed, ImageUnavailable, KeyringUnavailable, NetworkError
+from builder.keyrings import ensure_keyring, verified_release
 from builder.runner import Runner
 from builder.targets import Target
 from builder.trust import install_ca_certificates
@@ -49,15 +53,53 @@ BUILD_PACKAGES = (
 )
 
 LogFn = Callable[[str], None]
+# A base older than this misses security updates: the build says so.
+MAX_BASE_AGE_DAYS = 14
 
 
 def _short_hash(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
 
-def base_image_tag(target: Target, mirror: str) -> str:
-    key = _short_hash(target.codename, mirror, ",".join(target.components), "apt+ca-certificates")
-    return f"{IMAGE_REPOSITORY}:{target.name}-{key}"
+@dataclass(frozen=True)
+class BaseSource:
+    """Where a bootstrapped base comes from: the target's suites on its
+    mirrors, like the registry's images (release, -updates, -security)."""
+
+    target: Target
+    mirror: str
+    security_mirror: str
+    custom_mirror: bool = False  # the user chose the mirror: never pull instead
+
+    @classmethod
+    def for_target(
+        cls, target: Target, mirror: str | None = None, security_mirror: str | None = None
+    ) -> BaseSource:
+        archive = (mirror or target.mirror).rstrip("/")
+        if security_mirror is None:
+            # Ubuntu's archive serves its -security suite; a Debian mirror
+            # does not, so Debian's security archive stays the default.
+            same = mirror is not None and target.security_mirror == target.mirror
+            security_mirror = archive if same else target.security_mirror
+        return cls(target, archive, security_mirror.rstrip("/"), mirror is not None)
+
+    def suite_urls(self) -> tuple[tuple[str, str], ...]:
+        """(mirror, suite) for each suite the base carries."""
+        release, updates, security = self.target.suites
+        return (
+            (self.mirror, release),
+            (self.mirror, updates),
+            (self.security_mirror, security),
+        )
+
+    def apt_lines(self) -> list[str]:
+        components = " ".join(self.target.components)
+        return [f"deb {mirror} {suite} {components}" for mirror, suite in self.suite_urls()]
+
+
+def base_image_tag(source: BaseSource) -> str:
+    key = _short_hash(*source.apt_lines(), "apt+ca-certificates")
+    return f"{IMAGE_REPOSITORY}:{source.target.name}-{key}"
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -68,45 +110,70 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
-def check_mirror(target: Target, mirror: str, timeout: float = 20) -> None:
-    """Fail fast, with the URL, when the mirror does not serve the suite."""
-    url = f"{mirror}/dists/{target.codename}/InRelease"
+def image_age_days(client: docker.DockerClient, tag: str, now: float | None = None) -> float:
+    created = str(client.images.get(tag).attrs["Created"])
+    # Docker writes nanoseconds; seconds are plenty.
+    when = datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return ((now or time.time()) - when.timestamp()) / 86400
+
+
+def check_mirror(mirror: str, suite: str, timeout: float = 20) -> bytes:
+    """The suite's InRelease, or an error with the URL when it is not served."""
+    url = f"{mirror}/dists/{suite}/InRelease"
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            pass
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bytes(response.read())
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise NetworkError(
-            f"mirror {mirror} does not serve {target.codename}: {url}: {reason}"
-        ) from e
+        raise NetworkError(f"mirror {mirror} does not serve {suite}: {url}: {reason}") from e
+
+
+def check_suites(source: BaseSource, keyring: Path, runner: Runner) -> None:
+    """Every suite answers and is signed by the keyring, before mmdebstrap
+    starts (whose own errors drown in its output)."""
+    for mirror, suite in source.suite_urls():
+        url = f"{mirror}/dists/{suite}/InRelease"
+        verified_release(check_mirror(mirror, suite), keyring, url, runner)
 
 
 def ensure_base_image(
     client: docker.DockerClient,
-    target: Target,
-    mirror: str,
+    source: BaseSource,
     runner: Runner,
     *,
-    custom_mirror: bool = False,
+    cache_dir: Path,
+    refresh: bool = False,
+    say: LogFn | None = None,
 ) -> str:
     """A local image tag for the target's base system."""
-    tag = base_image_tag(target, mirror)
-    if image_exists(client, tag):
-        runner.log(f"base image {tag} is cached")
+    target = source.target
+    say = say or runner.log
+    tag = base_image_tag(source)
+    if image_exists(client, tag) and not refresh:
+        age = image_age_days(client, tag)
+        runner.log(f"base image {tag} is cached ({age:.1f} days old)")
+        if age > MAX_BASE_AGE_DAYS:
+            say(
+                f"    note: the base image {tag} is {age:.0f} days old; build with --refresh "
+                "(make deb BUILD_ARGS=--refresh) to pick up the security updates since"
+            )
         return tag
-    if image_exists(client, target.image) and not custom_mirror:
+    if image_exists(client, target.image) and not source.custom_mirror and not refresh:
         return target.image
     pull_error = "skipped: a mirror was given, so the image is bootstrapped from it"
-    if not custom_mirror:
+    if not source.custom_mirror:
         try:
             runner.log(f"+ docker pull {target.image}")
             client.images.pull(target.image)
             return target.image
         except docker.errors.APIError as e:
-            pull_error = str(e.explanation or e)
+            pull_error = str(e.explanation or e).splitlines()[0]
     try:
-        check_mirror(target, mirror)
-        bootstrap_image(client, target, mirror, tag, runner)
+        keyring = ensure_keyring(target, cache_dir, runner)
+        check_suites(source, keyring, runner)
+        bootstrap_image(client, source, keyring, tag, runner)
+    except KeyringUnavailable:
+        raise
     except (NetworkError, CommandFailed) as e:
         advice = (
             f"set --mirror (make deb MIRROR=...) to a {target.distribution} mirror you can reach"
@@ -116,29 +183,37 @@ def ensure_base_image(
         raise ImageUnavailable(
             f"no base image for {target.name}:\n"
             f"  docker pull {target.image}: {pull_error}\n"
-            f"  bootstrap from {mirror}: {e}\n"
+            f"  bootstrap from {source.mirror}: {e}\n"
             f"To fix: {advice}."
         ) from e
     return tag
 
 
 def bootstrap_image(
-    client: docker.DockerClient, target: Target, mirror: str, tag: str, runner: Runner
+    client: docker.DockerClient, source: BaseSource, keyring: Path, tag: str, runner: Runner
 ) -> None:
+    target = source.target
     with tempfile.TemporaryDirectory(prefix="omero-web-deb-rootfs-") as work:
         tarball = Path(work) / "rootfs.tar"
+        # apt checks signatures as the _apt user, which cannot read a keyring
+        # under root's home (or a private temp folder): give it a copy it can.
+        readable = Path(work) / "keyring"
+        readable.mkdir()
+        keyring = Path(shutil.copy(keyring, readable / keyring.name))
+        for path, mode in ((Path(work), 0o755), (readable, 0o755), (keyring, 0o644)):
+            path.chmod(mode)
         if shutil.which("mmdebstrap"):
             runner.run(
                 [
                     "mmdebstrap",
                     "--variant=apt",
                     "--include=ca-certificates",
-                    f"--components={','.join(target.components)}",
-                    f"--keyring={target.keyring}",
+                    f"--keyring={keyring}",
                     target.codename,
                     str(tarball),
-                    mirror,
-                ]
+                    *source.apt_lines(),
+                ],
+                hint=f"mmdebstrap could not bootstrap {target.codename} from {source.mirror}",
             )
         elif shutil.which("debootstrap"):
             rootfs = Path(work) / "rootfs"
@@ -148,12 +223,17 @@ def bootstrap_image(
                     "--variant=minbase",
                     "--include=ca-certificates",
                     f"--components={','.join(target.components)}",
-                    f"--keyring={target.keyring}",
+                    f"--keyring={keyring}",
                     target.codename,
                     str(rootfs),
-                    mirror,
+                    source.mirror,
                 ]
             )
+            # debootstrap knows one suite: add the other two, and their updates.
+            (rootfs / "etc/apt/sources.list").write_text("\n".join(source.apt_lines()) + "\n")
+            runner.run(["chroot", str(rootfs), "apt-get", "update", "-q"])
+            runner.run(["chroot", str(rootfs), "apt-get", "dist-upgrade", "-y", "-q"])
+            runner.run(["chroot", str(rootfs), "apt-get", "clean"])
             runner.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."])
         else:
             raise CommandFailed(

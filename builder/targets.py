@@ -19,6 +19,13 @@ class Target:
     components: tuple[str, ...]
     keyring: str  # host keyring that verifies the mirror's Release file
     version_suffix: str  # appended to the Debian revision: 5.33.2-1~deb12
+    security_mirror: str  # where the -security suite is served
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """What a registry image and a user's host carry: the release, its
+        stable updates and its security updates."""
+        return (self.codename, f"{self.codename}-updates", f"{self.codename}-security")
 
     @property
     def python_abi(self) -> str:
@@ -30,10 +37,13 @@ class Target:
         return f"python{self.python}"
 
 
-_DEBIAN_MIRROR = "http://deb.debian.org/debian"
-_UBUNTU_MIRROR = "http://archive.ubuntu.com/ubuntu"
-_DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-_UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# Debian's security suites are a separate archive; Ubuntu's main archive
+# carries its -security suites too.
+DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+UBUNTU_MIRROR = "http://archive.ubuntu.com/ubuntu"
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 
 TARGETS: dict[str, Target] = {
     t.name: t
@@ -45,10 +55,11 @@ TARGETS: dict[str, Target] = {
             "jammy",
             "3.10",
             "ubuntu:22.04",
-            _UBUNTU_MIRROR,
+            UBUNTU_MIRROR,
             ("main", "universe"),
-            _UBUNTU_KEYRING,
+            UBUNTU_KEYRING,
             "ubuntu22.04",
+            UBUNTU_MIRROR,
         ),
         Target(
             "ubuntu-24.04",
@@ -57,10 +68,11 @@ TARGETS: dict[str, Target] = {
             "noble",
             "3.12",
             "ubuntu:24.04",
-            _UBUNTU_MIRROR,
+            UBUNTU_MIRROR,
             ("main", "universe"),
-            _UBUNTU_KEYRING,
+            UBUNTU_KEYRING,
             "ubuntu24.04",
+            UBUNTU_MIRROR,
         ),
         Target(
             "debian-12",
@@ -69,10 +81,11 @@ TARGETS: dict[str, Target] = {
             "bookworm",
             "3.11",
             "debian:12",
-            _DEBIAN_MIRROR,
+            DEBIAN_MIRROR,
             ("main",),
-            _DEBIAN_KEYRING,
+            DEBIAN_KEYRING,
             "deb12",
+            DEBIAN_SECURITY_MIRROR,
         ),
         Target(
             "debian-13",
@@ -81,10 +94,11 @@ TARGETS: dict[str, Target] = {
             "trixie",
             "3.13",
             "debian:13",
-            _DEBIAN_MIRROR,
+            DEBIAN_MIRROR,
             ("main",),
-            _DEBIAN_KEYRING,
+            DEBIAN_KEYRING,
             "deb13",
+            DEBIAN_SECURITY_MIRROR,
         ),
     )
 }
