@@ -60,7 +60,9 @@ def build_with(
             say=progress.say,
         )
     with progress.step("build image"):
-        build_image = ensure_build_image(client, base, config.target, config.network, progress.log)
+        build_image = ensure_build_image(
+            client, base, config.target, config.network, progress.log, config.cache_dir
+        )
     pip_cache = config.cache_dir / "pip" / config.target.name
     pip_cache.mkdir(parents=True, exist_ok=True)
     with Container(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -54,8 +55,14 @@ def source_date_epoch(environ: os._Environ[str] | dict[str, str], project_root: 
         return int(time.time())
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_reporting_errors(debug: bool, action: Callable[[], None]) -> None:
-    """Turn a BuildError into its exit code and a short message."""
+    """Turn a BuildError into its exit code and a short message.  SIGTERM
+    (a CI timeout, `kill`) unwinds like Ctrl-C, so containers are removed."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         action()
     except BuildError as e:

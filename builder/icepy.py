@@ -22,6 +22,7 @@ from builder.config import ICEPY_VERSION, BuildConfig
 from builder.container import Container
 from builder.errors import CommandFailed, NetworkError, UsageError
 from builder.layout import ICEPY_WORK, WHEEL_DIR
+from builder.locks import cache_lock
 from builder.targets import Target
 
 PATCHES_DIR = Path(__file__).parent / "patches" / "icepy"
@@ -198,6 +199,10 @@ def provide_icepy_wheel(
     """Put the IcePy wheel into the container; return its path there."""
     wheel = given or cached_wheel(config.cache_dir, config.target)
     if wheel is None:
-        wheel = build_icepy_wheel(container, config)
+        with cache_lock(config.cache_dir, f"icepy-{cache_key(config.target)}", container.log):
+            # Another build may have made it while this one waited.
+            wheel = cached_wheel(config.cache_dir, config.target) or build_icepy_wheel(
+                container, config
+            )
     container.copy_into(wheel, WHEEL_DIR)
     return WHEEL_DIR / wheel.name

@@ -26,7 +26,8 @@ import docker.errors
 from builder.config import NetworkSettings
 from builder.container import Container
 from builder.errors import CommandFailed, ImageUnavailable, KeyringUnavailable, NetworkError
-from builder.keyrings import ensure_keyring, verified_release
+from builder.keyrings import KEYRING_PACKAGES, ensure_keyring, verified_release
+from builder.locks import cache_lock
 from builder.runner import Runner
 from builder.targets import Target
 from builder.trust import install_ca_certificates
@@ -133,7 +134,15 @@ def check_suites(source: BaseSource, keyring: Path, runner: Runner) -> None:
     starts (whose own errors drown in its output)."""
     for mirror, suite in source.suite_urls():
         url = f"{mirror}/dists/{suite}/InRelease"
-        verified_release(check_mirror(mirror, suite), keyring, url, runner)
+        try:
+            verified_release(check_mirror(mirror, suite), keyring, url, runner)
+        except KeyringUnavailable as e:
+            package = KEYRING_PACKAGES[source.target.distribution]
+            raise KeyringUnavailable(
+                f"{e}.\nEither the mirror is not a {source.target.distribution} archive, or the "
+                f"keyring is not {source.target.distribution}'s: apt-get install {package} "
+                f"(a keyring this tool fetched into its cache is fetched again once removed)"
+            ) from e
 
 
 def ensure_base_image(
@@ -146,9 +155,23 @@ def ensure_base_image(
     say: LogFn | None = None,
 ) -> str:
     """A local image tag for the target's base system."""
-    target = source.target
-    say = say or runner.log
     tag = base_image_tag(source)
+    with cache_lock(cache_dir, tag, runner.log):
+        return _ensure_base_image(
+            client, source, runner, tag, cache_dir, refresh, say or runner.log
+        )
+
+
+def _ensure_base_image(
+    client: docker.DockerClient,
+    source: BaseSource,
+    runner: Runner,
+    tag: str,
+    cache_dir: Path,
+    refresh: bool,
+    say: LogFn,
+) -> str:
+    target = source.target
     if image_exists(client, tag) and not refresh:
         age = image_age_days(client, tag)
         runner.log(f"base image {tag} is cached ({age:.1f} days old)")
@@ -255,9 +278,17 @@ def ensure_build_image(
     target: Target,
     network: NetworkSettings,
     log: LogFn,
+    cache_dir: Path,
 ) -> str:
     base_id = str(client.images.get(base_tag).id)
     tag = f"{BUILD_IMAGE_REPOSITORY}:{target.name}-{_short_hash(base_id, *BUILD_PACKAGES)}"
+    with cache_lock(cache_dir, tag, log):
+        return _ensure_build_image(client, base_tag, tag, network, log)
+
+
+def _ensure_build_image(
+    client: docker.DockerClient, base_tag: str, tag: str, network: NetworkSettings, log: LogFn
+) -> str:
     if image_exists(client, tag):
         log(f"build image {tag} is cached")
         return tag

@@ -14,15 +14,18 @@ from pathlib import Path, PurePosixPath
 
 import docker
 
+from builder.cli import default_cache_dir
 from builder.config import network_from_environment
 from builder.container import Container
-from builder.images import ensure_base_image
+from builder.images import BaseSource, ensure_base_image
 from builder.layout import OMERODIR, VENV
 from builder.runner import Runner
 from builder.targets import Target
 from builder.trust import install_ca_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
+# The builder's own cache: base images' keyrings, IcePy wheels, locks.
+CACHE_DIR = default_cache_dir(os.environ)
 # Not under /tmp: systemd mounts a tmpfs there on Debian 13, which hides
 # files copied in from outside.
 DEB_DIR = PurePosixPath("/root/debs")
@@ -124,25 +127,43 @@ class Host:
         self.run("apt-get", "install", "-y", "-q", self.copy_deb(deb))
 
 
+def base_image(client: docker.DockerClient, target: Target) -> str:
+    """The base image the builder uses for the target (made if missing)."""
+    return ensure_base_image(
+        client, BaseSource.for_target(target), Runner(print), cache_dir=CACHE_DIR
+    )
+
+
+def network_environment() -> dict[str, str]:
+    """The proxy and index variables the builder passes into containers."""
+    return dict(network_from_environment(os.environ).environment)
+
+
+def prepare_sysv_host(host: Host) -> None:
+    """The host's CAs, apt lists, curl, and services allowed to start."""
+    install_ca_certificates(host.container, network_from_environment(os.environ).ca_certificates)
+    # A container has no init system, and invoke-rc.d then blocks every
+    # service start.  Allowing them makes the container behave like a
+    # sysvinit host: package scripts start nginx and omero-web through
+    # their init scripts, as they would there.
+    host.container.write_file(
+        PurePosixPath("/usr/sbin/policy-rc.d"), b"#!/bin/sh\nexit 0\n", mode=0o755
+    )
+    host.run("apt-get", "update", "-q")
+    host.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "curl")
+
+
 @contextmanager
 def fresh_host(client: docker.DockerClient, target: Target, log=print) -> Iterator[Host]:
     """A new container from the target's base image, with apt lists ready."""
-    runner = Runner(log)
-    image = ensure_base_image(client, target, target.mirror, runner)
-    network = network_from_environment(os.environ)
-    env = {"DEBIAN_FRONTEND": "noninteractive", **network.environment}
+    image = base_image(client, target)
+    env = {"DEBIAN_FRONTEND": "noninteractive", **network_environment()}
     with Container(
         client, image, log=log, name_prefix=f"omero-web-deb-test-{target.name}", environment=env
     ) as c:
-        install_ca_certificates(c, network.ca_certificates)
-        # A container has no init system, and invoke-rc.d then blocks every
-        # service start.  Allowing them makes the container behave like a
-        # sysvinit host: package scripts start nginx and omero-web through
-        # their init scripts, as they would there.
-        c.write_file(PurePosixPath("/usr/sbin/policy-rc.d"), b"#!/bin/sh\nexit 0\n", mode=0o755)
-        c.call(["apt-get", "update", "-q"])
-        c.call(["apt-get", "install", "-y", "-q", "--no-install-recommends", "curl"])
-        yield Host(c)
+        host = Host(c)
+        prepare_sysv_host(host)
+        yield host
 
 
 def venv_python() -> str:

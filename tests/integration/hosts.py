@@ -28,13 +28,10 @@ import docker
 import docker.errors
 from debian.debfile import DebFile
 
-from builder.config import network_from_environment
 from builder.container import Container
-from builder.images import ensure_base_image
-from builder.runner import Runner
 from builder.targets import Target
 
-from .harness import Host, fresh_host
+from .harness import Host, base_image, network_environment, prepare_sysv_host
 
 IMAGE_REPOSITORY = "omero-web-deb/test-host"
 SYSTEMD_PACKAGES = ("systemd", "systemd-sysv", "dbus")
@@ -60,32 +57,44 @@ def runtime_dependencies(deb: Path) -> list[str]:
 
 
 def prepared_image(client: docker.DockerClient, target: Target, deb: Path, init: str) -> str:
-    """The target's base image with the package's dependencies (and systemd
-    for init="systemd"), cached like the builder's images: its tag names
-    what went into it."""
+    """The target's base image with the package's dependencies, cached like
+    the builder's images: its tag names what went into it.  The systemd
+    kind is the sysv kind plus systemd, so the dependencies are downloaded
+    and installed once per target."""
     key = (target.name, init)
     if key in _IMAGES:
         return _IMAGES[key]
-    packages = [*runtime_dependencies(deb), *EXTRA_PACKAGES]
     if init == "systemd":
-        packages += SYSTEMD_PACKAGES
-    base = ensure_base_image(client, target, target.mirror, Runner(print))
+        parent = prepared_image(client, target, deb, "sysv")
+        packages = list(SYSTEMD_PACKAGES)
+    else:
+        parent = base_image(client, target)
+        packages = [*runtime_dependencies(deb), *EXTRA_PACKAGES]
     digest = hashlib.sha256(
-        "\n".join([str(client.images.get(base).id), init, *sorted(packages)]).encode()
+        "\n".join([str(client.images.get(parent).id), init, *sorted(packages)]).encode()
     ).hexdigest()[:12]
     image = f"{IMAGE_REPOSITORY}:{target.name}-{init}-{digest}"
     try:
         client.images.get(image)
     except docker.errors.ImageNotFound:
-        with fresh_host(client, target) as host:
+        with Container(
+            client, parent, log=print, name_prefix=f"omero-web-deb-prepare-{target.name}",
+            environment={"DEBIAN_FRONTEND": "noninteractive", **network_environment()},
+        ) as container:  # fmt: skip
+            host = Host(container)
+            if init == "sysv":
+                prepare_sysv_host(host)
             host.run("apt-get", "install", "-y", "-q", "--no-install-recommends", *packages)
             if init == "systemd":
-                # systemd decides what starts, as on a real host.
+                # systemd decides what starts, as on a real host; nginx was
+                # installed before systemd came, so enable it as its
+                # postinst would have.
                 host.run("rm", "-f", "/usr/sbin/policy-rc.d")
+                host.run("systemctl", "enable", "nginx.service", "cron.service")
             # Services started by the installs above die with this
             # container; the image keeps what they installed.
             repository, tag = image.split(":")
-            host.container.commit(repository, tag)
+            container.commit(repository, tag)
     _IMAGES[key] = image
     return image
 
@@ -127,8 +136,7 @@ def prepared_host(
     """A fresh container with the package's dependencies installed and, as
     on a real host, nginx running; the package itself is not installed."""
     image = prepared_image(client, target, deb, init)
-    network = network_from_environment(os.environ)
-    env = {"DEBIAN_FRONTEND": "noninteractive", **network.environment}
+    env = {"DEBIAN_FRONTEND": "noninteractive", **network_environment()}
     kind = SystemdContainer if init == "systemd" else Container
     keep = bool(os.environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS"))
     with kind(
@@ -267,3 +275,26 @@ def cron_job(host: Host) -> list[str]:
         if line and not line.startswith("#") and "=" not in line.split()[0]
     )
     return line.split(None, 6)
+
+
+LOGIN_ATTEMPT = r"""
+set -e
+cd "$(mktemp -d)"
+url="http://127.0.0.1$1"
+curl -s -c jar -b jar -H 'Host: localhost' -o form.html "$url"
+token=$(sed -n 's/.*name="csrfmiddlewaretoken" value="\([^"]*\)".*/\1/p' form.html | head -n 1)
+test -n "$token"
+curl -s -c jar -b jar -H 'Host: localhost' -H "Referer: http://localhost$1" \
+    --data-urlencode "csrfmiddlewaretoken=$token" --data-urlencode username=root \
+    --data-urlencode password=omero --data-urlencode server=1 \
+    -o answer.html -w '%{http_code}\n' "$url"
+cat answer.html
+"""
+
+
+def login_attempt(host: Host, path: str = "/webclient/login/") -> tuple[int, str]:
+    """POST the login form as a browser does (its CSRF cookie and token, a
+    Referer): the status and the page that comes back."""
+    out = host.container.call(["sh", "-c", LOGIN_ATTEMPT, "sh", path], check=False)
+    code, _, body = out.partition("\n")
+    return int(code) if code.isdigit() else 0, body

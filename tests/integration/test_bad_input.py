@@ -3,11 +3,14 @@ error that says what to do, a non-zero exit, no traceback, nothing written."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from builder.targets import DEBIAN_KEYRING, UBUNTU_KEYRING
 
 from .harness import ROOT
 
@@ -47,17 +50,27 @@ def test_unreachable_mirror(tmp_path: Path) -> None:
     assert "--mirror" in result.stderr
 
 
-def test_ubuntu_target_without_registry_or_mirror_names_the_way_out(tmp_path: Path) -> None:
-    targets = subprocess.run(
-        [sys.executable, "-m", "builder", "targets"], cwd=ROOT, capture_output=True, text=True
+def test_unreachable_mirror_for_an_ubuntu_target_names_the_debian_way_out(tmp_path: Path) -> None:
+    result = run_build(
+        tmp_path, "--target", "ubuntu-22.04", "--mirror", "http://127.0.0.1:9/ubuntu"
     )
-    ubuntu_line = next(
-        line for line in targets.stdout.splitlines() if line.startswith("ubuntu-22.04")
-    )
-    if " yes: " in ubuntu_line:
-        pytest.skip("this host can have Ubuntu images: nothing to refuse")
-    result = run_build(tmp_path, "--target", "ubuntu-22.04")
     assert_clean_failure(result, 4, tmp_path)
-    assert "docker pull ubuntu:22.04" in result.stderr
-    assert "bootstrap from http://archive.ubuntu.com/ubuntu" in result.stderr
+    assert "http://127.0.0.1:9/ubuntu does not serve jammy" in result.stderr
     assert "TARGET=debian-12" in result.stderr
+
+
+def test_keyring_that_does_not_verify_the_release_file(tmp_path: Path) -> None:
+    """Ubuntu's archive checked against Debian's keys: refused before
+    mmdebstrap starts, with the file and the URL, not a page of output."""
+    if Path(UBUNTU_KEYRING).is_file():
+        pytest.skip(f"the host has {UBUNTU_KEYRING}, which the builder prefers")
+    cache = tmp_path / "cache"
+    (cache / "keyrings").mkdir(parents=True)
+    wrong = cache / "keyrings" / Path(UBUNTU_KEYRING).name
+    shutil.copy(DEBIAN_KEYRING, wrong)
+    # --refresh: bootstrap anew even where the base image is cached.
+    result = run_build(tmp_path, "--target", "ubuntu-24.04", "--cache-dir", str(cache), "--refresh")
+    assert_clean_failure(result, 4, tmp_path)
+    assert f"dists/noble/InRelease is not signed by a key in {wrong}" in result.stderr
+    assert "apt-get install ubuntu-keyring" in result.stderr
+    assert "Usage:" not in result.stderr and len(result.stderr.splitlines()) < 15

@@ -15,8 +15,8 @@ from builder.layout import OMERODIR, VENV
 from builder.targets import Target
 
 from .conftest import record
-from .harness import Host, fresh_host, venv_python
-from .hosts import cron_job, make_sessions, prepared_host
+from .harness import Host, venv_python
+from .hosts import cron_job, login_attempt, make_sessions, prepared_host
 
 LOGIN = "/webclient/login/"
 
@@ -39,11 +39,19 @@ def deb_member_names(deb: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def installed(client: docker.DockerClient, target: Target, deb: Path) -> Iterator[Host]:
-    with fresh_host(client, target) as host:
+    """One host per target for the checks that only look: the package
+    installed with apt on a host whose dependencies are already there (a
+    fleet's hosts, CI images), the time to its first 200 recorded."""
+    with prepared_host(client, target, deb) as host:
+        path = host.copy_deb(deb)
         start = time.monotonic()
-        host.install(deb)
+        host.run("apt-get", "install", "-y", "-q", path)
         host.wait_for_status(LOGIN)
-        record(target, install_to_serving_with_downloads_s=round(time.monotonic() - start, 1))
+        elapsed = time.monotonic() - start
+        record(target, install_to_serving_s=round(elapsed, 1))
+        # The goal is reported in the summary; this bound only catches a
+        # pathological regression on a loaded machine.
+        assert elapsed < 180, f"install to first 200 took {elapsed:.0f} s"
         yield host
 
 
@@ -164,16 +172,13 @@ def test_daily_clearsessions_job_runs_as_service_user(installed: Host) -> None:
     assert f"sessionid{live}" in sessions and f"sessionid{stale}" not in sessions, sessions
 
 
-def test_install_to_serving_with_dependencies_already_in_the_image(
-    client: docker.DockerClient, target: Target, deb: Path
-) -> None:
-    with prepared_host(client, target, deb) as host:
-        path = host.copy_deb(deb)
-        start = time.monotonic()
-        host.run("apt-get", "install", "-y", "-q", path)
-        host.wait_for_status(LOGIN)
-        elapsed = time.monotonic() - start
-        record(target, install_to_serving_s=round(elapsed, 1))
-        # The goal is 60 s on an idle machine (reported in the summary); this
-        # bound only catches a pathological regression on a loaded one.
-        assert elapsed < 180, f"install to first 200 took {elapsed:.0f} s"
+def test_login_attempt_reaches_ice_and_gets_omero_webs_own_answer(installed: Host) -> None:
+    """The login form, posted with its CSRF token through nginx for the
+    configured server (localhost:4064, where no OMERO.server runs): Django
+    accepts the form, OMERO.web's Ice client tries the server and answers
+    with the login page and its own connection error: not a 403 (CSRF) or
+    a 500 (a broken Ice)."""
+    code, body = login_attempt(installed)
+    assert code == 200, body[-2000:]
+    assert "Server is not responding, please contact administrator." in body, body[-2000:]
+    assert 'name="username"' in body and 'name="password"' in body

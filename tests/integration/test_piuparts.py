@@ -19,11 +19,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from builder.images import ensure_base_image
-from builder.runner import Runner
 from builder.targets import Target
 
-from .conftest import built, record
+from .conftest import record
+from .harness import CACHE_DIR, base_image
 
 TRIXIE_LEFTOVERS = (
     "/var/cache/debconf/tmp.ci/",
@@ -40,16 +39,23 @@ PIUPARTS = shutil.which("piuparts") or (
 )
 
 
-def base_tarball(client: docker.DockerClient, target: Target, directory: Path) -> Path:
-    image = ensure_base_image(client, target, target.mirror, Runner(print))
-    container = client.containers.create(image, ["true"])
-    path = directory / f"{target.codename}-base.tar.gz"
+def base_tarball(client: docker.DockerClient, target: Target) -> Path:
+    """The base image as piuparts' --basetgz, exported once per image."""
+    image = client.images.get(base_image(client, target))
+    path = CACHE_DIR / "piuparts" / f"{target.name}-{image.id.split(':')[-1][:12]}.tar.gz"
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    container = client.containers.create(image.id, ["true"])
+    partial = path.with_suffix(f".partial-{os.getpid()}")
     try:
-        with gzip.open(path, "wb", compresslevel=1) as out:
+        with gzip.open(partial, "wb", compresslevel=1) as out:
             for chunk in container.export():
                 out.write(chunk)
+        partial.rename(path)
     finally:
         container.remove(force=True)
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -69,14 +75,12 @@ def test_piuparts_install_purge_and_upgrade(
     client: docker.DockerClient,
     target: Target,
     deb: Path,
-    build_root: Path,
+    previous_deb: Path,
     tmp_path: Path,
 ) -> None:
     assert PIUPARTS, "piuparts is not installed (apt-get install piuparts; .ci/run does)"
-    previous = built(target, build_root, 1)
-    newer = built(target, build_root, 2)
-    assert previous == deb
-    tarball = base_tarball(client, target, tmp_path)
+    previous, newer = previous_deb, deb
+    tarball = base_tarball(client, target)
     repo = flat_repository([previous], tmp_path / "previous")
     log = tmp_path / "piuparts.log"
     argv = [
