@@ -19,6 +19,7 @@ import jinja2
 from builder.config import ICEPY_VERSION, BuildConfig
 from builder.container import Container
 from builder.layout import BUILD_ROOT, PACKAGE_NAME, source_dir
+from builder.lintian_overrides import OVERRIDES, for_lintian
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def assemble_source(container: Container, config: BuildConfig, requirements: str
     source = source_dir(config.package_version)
     container.call(["rm", "-rf", str(source)])
     container.copy_into(config.project_root / "debian", source)
+    lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).strip()
+    overrides = (config.project_root / "debian" / OVERRIDES).read_text()
+    container.write_file(source / "debian" / OVERRIDES, for_lintian(overrides, lintian).encode())
     for name, text in render_debian_templates(config).items():
         container.write_file(source / "debian" / name, text.encode())
     container.write_file(source / "requirements.txt", requirements.encode())

@@ -23,6 +23,7 @@ class Progress:
     verbose: bool = False
     timings: list[tuple[str, float]] = field(default_factory=list)
     _log: TextIO | None = None
+    _started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         if self.log_path is not None:
@@ -35,9 +36,11 @@ class Progress:
             self._log = None
 
     def log(self, line: str) -> None:
-        """A line for the log only (the terminal too with --verbose)."""
+        """A line for the log only (the terminal too with --verbose).  In
+        the file each line starts with the seconds since the build began,
+        so the log is also the build's profile."""
         if self._log is not None:
-            self._log.write(line.rstrip("\n") + "\n")
+            self._log.write(f"{time.monotonic() - self._started:8.1f} {line.rstrip()}\n")
             self._log.flush()
         if self.verbose:
             print(line.rstrip("\n"), file=self.terminal, flush=True)

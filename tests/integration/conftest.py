@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -18,8 +20,9 @@ import pytest
 from builder.container import docker_client
 from builder.targets import TARGETS, Target
 
-from .harness import Host, build_deb, fresh_host
-from .previous_release import CURRENT_REVISION, build_previous_release
+from .builds import PREBUILD_DIR, BuildLanes, build, chosen_targets, wait_for_result
+from .harness import Host, fresh_host
+from .previous_release import CURRENT_REVISION
 from .previous_release import REVISION as PREVIOUS_REVISION
 
 MEASUREMENTS: dict[str, dict[str, float | int | str]] = {}
@@ -56,6 +59,20 @@ def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("builds")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist controller builds every chosen target's packages ahead, in
+    lanes (builds.py); its workers, started after this, inherit the folder."""
+    is_worker = hasattr(config, "workerinput")
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if is_worker or not numprocesses or PREBUILD_DIR in os.environ:
+        return
+    if "integration" not in (config.option.markexpr or ""):
+        return
+    root = Path(tempfile.mkdtemp(prefix="omero-web-deb-builds-"))
+    os.environ[PREBUILD_DIR] = str(root)
+    BuildLanes(root, chosen_targets(list(TARGETS.values()))).start()
+
+
 _BUILDS: dict[tuple[str, str], Path] = {}
 
 
@@ -69,26 +86,33 @@ def prebuilt(target: Target, revision: int) -> Path | None:
     return matches[-1] if matches else None
 
 
+def package(target: Target, kind: str, build_root: Path) -> Path:
+    key = (target.name, kind)
+    if key in _BUILDS:
+        return _BUILDS[key]
+    revision = CURRENT_REVISION if kind == "current" else PREVIOUS_REVISION
+    found = prebuilt(target, revision)
+    if found is None and PREBUILD_DIR in os.environ:
+        found, seconds = wait_for_result(Path(os.environ[PREBUILD_DIR]), target, kind)
+        record(target, **{f"build_{kind}_s": seconds})
+    elif found is None:
+        start = time.monotonic()
+        found = build(build_root, target, kind)
+        record(target, **{f"build_{kind}_s": round(time.monotonic() - start, 1)})
+    _BUILDS[key] = found
+    return found
+
+
 @pytest.fixture(scope="session")
 def deb(target: Target, build_root: Path) -> Path:
     """The tree under test, built once per session and target, lintian included."""
-    key = (target.name, "current")
-    if key not in _BUILDS:
-        _BUILDS[key] = prebuilt(target, CURRENT_REVISION) or build_deb(
-            target, build_root / f"{target.name}-current", "--revision", str(CURRENT_REVISION)
-        )
-    return _BUILDS[key]
+    return package(target, "current", build_root)
 
 
 @pytest.fixture(scope="session")
-def previous_deb(client: docker.DockerClient, target: Target, deb: Path, build_root: Path) -> Path:
+def previous_deb(target: Target, deb: Path, build_root: Path) -> Path:
     """The previous release for the target (see previous_release.py)."""
-    key = (target.name, "previous")
-    if key not in _BUILDS:
-        _BUILDS[key] = prebuilt(target, PREVIOUS_REVISION) or build_previous_release(
-            client, target, build_root / f"{target.name}-previous", build_root / "trees"
-        )
-    return _BUILDS[key]
+    return package(target, "previous", build_root)
 
 
 @pytest.fixture

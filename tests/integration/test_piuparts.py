@@ -19,6 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from builder.images import BaseSource
 from builder.targets import Target
 
 from .conftest import record
@@ -97,6 +98,14 @@ def test_piuparts_install_purge_and_upgrade(
         str(repo),
         "--extra-repo",
         f"deb [trusted=yes] file://{repo} ./",
+        # piuparts writes the release suite alone into the chroot's
+        # sources; the base carries -updates and -security too, and the
+        # package's dependencies are those of an up-to-date host.
+        *(
+            arg
+            for line in BaseSource.for_target(target).apt_lines()[1:]
+            for arg in ("--extra-repo", line)
+        ),
         # Keep nginx while purging: what we leave under /etc/nginx shows.
         "--fake-essential-packages=nginx",
         # ... and so do nginx's own temp folders, which `nginx -t` (our
@@ -108,6 +117,10 @@ def test_piuparts_install_purge_and_upgrade(
         str(log),
         str(newer),
     ]
+    if target.distribution == "ubuntu":
+        # tzdata's own: Ubuntu's tzdata writes /etc/timezone in its postinst
+        # and leaves it when piuparts purges it with our package.
+        argv[1:1] = ["--ignore", "/etc/timezone"]
     if target.codename != "bookworm":
         # bookworm's piuparts does not know what trixie's own packages leave
         # behind: debconf's temp folder, and the state of systemd, which
