@@ -46,6 +46,7 @@ BUILD_PACKAGES = (
     "lintian",
     "patch",
     "file",
+    "zstd",
     "python3-dev",
     "python3-venv",
     "libssl-dev",

@@ -99,8 +99,15 @@ class BuildLanes:
                 build_and_record(self.root, target, kind)
 
 
+# The order pytest-xdist's workers take the targets in: debian-12's group
+# comes first (its one-target tests are collected first), then the rest in
+# the target table's order.  Lane 0 builds debian-12, then ubuntu-24.04;
+# lane 1 ubuntu-22.04, then debian-13.  A wrong order costs time, not
+# correctness: a worker waits for whichever lane has its target.
+FIRST = "debian-12"
+
+
 def chosen_targets(all_targets: Sequence[Target]) -> list[Target]:
     chosen = os.environ.get("OMERO_WEB_DEB_TARGETS")
-    if not chosen:
-        return list(all_targets)
-    return [t for t in all_targets if t.name in chosen.split(",")]
+    targets = [t for t in all_targets if not chosen or t.name in chosen.split(",")]
+    return sorted(targets, key=lambda t: t.name != FIRST)

@@ -17,7 +17,7 @@ import docker
 from builder.cli import default_cache_dir
 from builder.config import network_from_environment
 from builder.container import Container
-from builder.images import BaseSource, ensure_base_image
+from builder.images import BaseSource, ensure_base_image, ensure_build_image
 from builder.layout import OMERODIR, VENV
 from builder.runner import Runner
 from builder.targets import Target
@@ -151,6 +151,18 @@ def prepare_sysv_host(host: Host) -> None:
     )
     host.run("apt-get", "update", "-q")
     host.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "curl")
+
+
+def build_image(client: docker.DockerClient, target: Target) -> str:
+    """The build image the builder uses for the target (made if missing)."""
+    return ensure_build_image(
+        client,
+        base_image(client, target),
+        target,
+        network_from_environment(os.environ),
+        print,
+        CACHE_DIR,
+    )
 
 
 @contextmanager

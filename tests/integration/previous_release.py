@@ -24,7 +24,7 @@ import docker
 from builder.icepy import cached_wheel
 from builder.targets import Target
 
-from .harness import CACHE_DIR, ROOT, base_image
+from .harness import CACHE_DIR, ROOT, base_image, build_image
 
 TAG = "v0.1.0"
 COMMIT = "8d573a875349859767df11013ad58f7a7ac6e69f"
@@ -67,15 +67,20 @@ def build_previous_release(
     # today's base answers to it, so the release neither bootstraps a base
     # (it could not verify Ubuntu's archive on a Debian host) nor installs
     # a second build image: its build packages are today's.
-    old_tag = release_python(
+    base = client.images.get(base_image(client, target))
+    old_base, old_build = release_python(
         tree,
+        "from builder.images import BUILD_IMAGE_REPOSITORY, BUILD_PACKAGES, _short_hash\n"
         "from builder.images import base_image_tag\n"
         "from builder.targets import TARGETS\n"
         f"t = TARGETS[{target.name!r}]\n"
-        "print(base_image_tag(t, t.mirror))",
-    )
-    repository, _, tag = old_tag.partition(":")
-    client.images.get(base_image(client, target)).tag(repository, tag)
+        "print(base_image_tag(t, t.mirror))\n"
+        f"key = _short_hash({base.id!r}, *BUILD_PACKAGES)\n"
+        "print(f'{BUILD_IMAGE_REPOSITORY}:{t.name}-{key}')",
+    ).split()
+    base.tag(*old_base.split(":"))
+    # Today's build image has every package the release's had, and more.
+    client.images.get(build_image(client, target)).tag(*old_build.split(":"))
     wheel = cached_wheel(CACHE_DIR, target)
     assert wheel is not None, "the tree under test is built first: its IcePy wheel is reused"
     argv = [
