@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 BUILD_ARGS ?=
 # One worker per Debian target: each builds and tests its own target, so the
 # two share the cores while the other waits on apt, dpkg and containers.
-INTEGRATION_ARGS ?= -n 2 --dist loadgroup --durations=25
+INTEGRATION_ARGS ?= -n 2 --dist loadgroup --durations=30 -v
 ifdef MIRROR
 BUILD_ARGS += --mirror $(MIRROR)
 endif

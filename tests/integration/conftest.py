@@ -28,6 +28,7 @@ from .previous_release import REVISION as PREVIOUS_REVISION
 MEASUREMENTS: dict[str, dict[str, float | int | str]] = {}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
