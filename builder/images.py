@@ -46,7 +46,6 @@ BUILD_PACKAGES = (
     "lintian",
     "patch",
     "file",
-    "zstd",
     "python3-dev",
     "python3-venv",
     "libssl-dev",
