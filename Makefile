@@ -13,6 +13,12 @@ INTEGRATION_ARGS ?= -n 2 --dist loadgroup --durations=30 -v
 ifdef MIRROR
 BUILD_ARGS += --mirror $(MIRROR)
 endif
+ifdef SECURITY_MIRROR
+BUILD_ARGS += --security-mirror $(SECURITY_MIRROR)
+endif
+ifdef REFRESH
+BUILD_ARGS += --refresh
+endif
 ifdef ICEPY_WHEEL
 BUILD_ARGS += --icepy-wheel $(ICEPY_WHEEL)
 endif

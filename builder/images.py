@@ -82,7 +82,8 @@ class BaseSource:
             # does not, so Debian's security archive stays the default.
             same = mirror is not None and target.security_mirror == target.mirror
             security_mirror = archive if same else target.security_mirror
-        return cls(target, archive, security_mirror.rstrip("/"), mirror is not None)
+        custom = mirror is not None or security_mirror != target.security_mirror
+        return cls(target, archive, security_mirror.rstrip("/"), custom)
 
     def suite_urls(self) -> tuple[tuple[str, str], ...]:
         """(mirror, suite) for each suite the base carries."""
@@ -172,17 +173,26 @@ def _ensure_base_image(
     say: LogFn,
 ) -> str:
     target = source.target
-    if image_exists(client, tag) and not refresh:
-        age = image_age_days(client, tag)
-        runner.log(f"base image {tag} is cached ({age:.1f} days old)")
+    for cached in (tag, target.image):
+        if cached == target.image and source.custom_mirror:
+            break  # a chosen mirror is bootstrapped from, never stood in for
+        if not image_exists(client, cached):
+            continue
+        if refresh:
+            if cached == tag:
+                # The stale one must not be found again by the next build
+                # (untagged only: build images made from it keep its layers).
+                runner.log(f"+ docker rmi {cached} (refreshing it)")
+                client.images.remove(cached)
+            continue
+        age = image_age_days(client, cached)
+        runner.log(f"base image {cached} is cached ({age:.1f} days old)")
         if age > MAX_BASE_AGE_DAYS:
             say(
-                f"    note: the base image {tag} is {age:.0f} days old; build with --refresh "
-                "(make deb BUILD_ARGS=--refresh) to pick up the security updates since"
+                f"    note: the base image {cached} is {age:.0f} days old; build with --refresh "
+                "(make deb REFRESH=1) to pick up the security updates since"
             )
-        return tag
-    if image_exists(client, target.image) and not source.custom_mirror and not refresh:
-        return target.image
+        return cached
     pull_error = "skipped: a mirror was given, so the image is bootstrapped from it"
     if not source.custom_mirror:
         try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debian.deb822 import Packages, Release
-from debian.debfile import DebFile
+from debian.debfile import DebError, DebFile
 
 from builder.errors import CommandFailed, KeyringUnavailable, NetworkError
 from builder.runner import Runner
@@ -34,6 +34,8 @@ KEYRING_PACKAGES = {"ubuntu": "ubuntu-keyring", "debian": "debian-archive-keyrin
 KEYRING_SUITE = "trixie"
 # The index apt itself reads (binary-all is not, and mirrors let it lag).
 INDEX = "main/binary-amd64/Packages.xz"
+# gpgv status words that void an InRelease, whatever else signed it.
+REFUSED_SIGNATURES = {"BADSIG", "EXPKEYSIG", "REVKEYSIG", "ERRSIG"}
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,11 @@ def ensure_keyring(
         keyring = fetch_keyring_package(
             package, Path(target.keyring), debian_mirror, debian_keyring, runner
         )
-    except KeyringUnavailable as e:
-        raise KeyringUnavailable(f"{e}\nOr install it yourself: apt-get install {package}") from e
+    except (KeyringUnavailable, NetworkError) as e:
+        raise KeyringUnavailable(
+            f"cannot fetch {package} from {debian_mirror} for {target.keyring}: {e}\n"
+            f"Install it yourself: apt-get install {package}"
+        ) from e
     destination = cache_dir / "keyrings" / Path(target.keyring).name
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial:
@@ -99,15 +104,25 @@ def download(url: str, timeout: float = 60) -> bytes:
 
 
 def verified_release(inrelease: bytes, keyring: Path, url: str, runner: Runner) -> str:
-    """The signed text of an InRelease file, checked with gpgv."""
+    """The signed text of an InRelease file, checked with gpgv as apt checks
+    it: one good signature by a key in the keyring is enough (an archive is
+    signed by several keys, and an older keyring lacks the newest), and no
+    signature may be bad, expired or revoked."""
     with tempfile.TemporaryDirectory(prefix="omero-web-deb-gpgv-") as work:
         signed = Path(work) / "InRelease"
         signed.write_bytes(inrelease)
         plain = Path(work) / "Release"
         try:
-            runner.run(["gpgv", "--keyring", str(keyring), "--output", str(plain), str(signed)])
+            status = runner.run(
+                ["gpgv", "--status-fd", "1", "--keyring", str(keyring), "--output", str(plain),
+                 str(signed)],
+                check=False,
+            )  # fmt: skip
         except CommandFailed as e:
-            raise KeyringUnavailable(f"{url} is not signed by a key in {keyring}") from e
+            raise KeyringUnavailable("gpgv is not installed: apt-get install gpgv") from e
+        words = {line.split()[1] for line in status.splitlines() if line.startswith("[GNUPG:] ")}
+        if "VALIDSIG" not in words or words & REFUSED_SIGNATURES or not plain.is_file():
+            raise KeyringUnavailable(f"{url} is not signed by a key in {keyring}")
         return plain.read_text()
 
 
@@ -153,6 +168,8 @@ def fetch_keyring_package(
         package_file = DebFile(file.name)
         try:
             data = package_file.data.get_content(f".{member}")
+        except DebError as e:
+            raise KeyringUnavailable(f"{deb_url} holds no {member}") from e
         finally:
             package_file.close()
     if not data:

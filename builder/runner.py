@@ -25,6 +25,7 @@ class Runner:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         hint: str = "",
+        check: bool = True,
     ) -> str:
         argv = [str(a) for a in argv]
         self.log("+ " + " ".join(argv))
@@ -49,6 +50,6 @@ class Runner:
                 tail.append(line.rstrip("\n"))
                 lines.append(line)
             returncode = proc.wait()
-        if returncode != 0:
+        if check and returncode != 0:
             raise CommandFailed(argv, returncode, "\n".join(tail), hint)
         return "".join(lines)

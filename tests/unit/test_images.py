@@ -33,6 +33,9 @@ class FakeImages:
     def pull(self, tag: str) -> None:
         self.pulled.append(tag)
 
+    def remove(self, tag: str) -> None:
+        del self.images[tag]
+
 
 class FakeDocker:
     def __init__(self, **images: FakeImage) -> None:
@@ -165,7 +168,7 @@ def test_an_old_cached_base_is_used_with_a_note_to_refresh(tmp_path):
     assert log == [
         f"base image {tag} is cached (30.0 days old)",
         f"    note: the base image {tag} is 30 days old; build with --refresh "
-        "(make deb BUILD_ARGS=--refresh) to pick up the security updates since",
+        "(make deb REFRESH=1) to pick up the security updates since",
     ]
     assert client.images.pulled == []
 
@@ -216,4 +219,6 @@ def test_refresh_pulls_the_registry_image_instead_of_the_cached_base(tmp_path):
     )
     assert result == "debian:12"
     assert client.images.pulled == ["debian:12"]
-    assert log == ["+ docker pull debian:12"]
+    assert log == [f"+ docker rmi {tag} (refreshing it)", "+ docker pull debian:12"]
+    # The stale base is gone: the next build cannot fall back on it.
+    assert tag not in client.images.images
