@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     numprocesses = getattr(config.option, "numprocesses", None)
     if is_worker or not numprocesses or PREBUILD_DIR in os.environ:
         return
-    if "integration" not in (config.option.markexpr or ""):
+    if (config.option.markexpr or "").strip() != "integration":
         return
     root = Path(tempfile.mkdtemp(prefix="omero-web-deb-builds-"))
     os.environ[PREBUILD_DIR] = str(root)

@@ -13,6 +13,7 @@ that it sorts above the release's revision 1.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,16 +34,23 @@ CURRENT_REVISION = 2  # the tree under test, one above it
 
 
 def release_tree(directory: Path) -> Path:
-    """The release's files, as `git archive` of its commit gives them."""
+    """The release's files, as `git archive` of its commit gives them:
+    extracted aside, then renamed into place, so that a concurrent build
+    sees the whole tree or none."""
     tree = directory / f"omero-web-deb-{TAG}"
     if tree.is_dir():
         return tree
-    tree.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=directory, prefix=".partial-"))
     with tempfile.TemporaryFile() as archive:
         subprocess.run(["git", "-C", str(ROOT), "archive", COMMIT], stdout=archive, check=True)
         archive.seek(0)
         with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(tree, filter="data")
+            tar.extractall(partial, filter="data")
+    try:
+        partial.rename(tree)
+    except OSError:  # the other lane was first
+        shutil.rmtree(partial)
     return tree
 
 

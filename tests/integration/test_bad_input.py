@@ -68,8 +68,11 @@ def test_keyring_that_does_not_verify_the_release_file(tmp_path: Path) -> None:
     (cache / "keyrings").mkdir(parents=True)
     wrong = cache / "keyrings" / Path(UBUNTU_KEYRING).name
     shutil.copy(DEBIAN_KEYRING, wrong)
-    # --refresh: bootstrap anew even where the base image is cached.
-    result = run_build(tmp_path, "--target", "ubuntu-24.04", "--cache-dir", str(cache), "--refresh")
+    # --mirror: bootstrapped, never pulled or taken from Docker's cache.
+    result = run_build(
+        tmp_path, "--target", "ubuntu-24.04", "--cache-dir", str(cache),
+        "--mirror", "http://archive.ubuntu.com/ubuntu",
+    )  # fmt: skip
     assert_clean_failure(result, 4, tmp_path)
     assert f"dists/noble/InRelease is not signed by a key in {wrong}" in result.stderr
     assert "apt-get install ubuntu-keyring" in result.stderr
