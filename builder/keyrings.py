@@ -35,7 +35,7 @@ KEYRING_SUITE = "trixie"
 # The index apt itself reads (binary-all is not, and mirrors let it lag).
 INDEX = "main/binary-amd64/Packages.xz"
 # gpgv status words that void an InRelease, whatever else signed it.
-REFUSED_SIGNATURES = {"BADSIG", "EXPKEYSIG", "REVKEYSIG", "ERRSIG"}
+REFUSED_SIGNATURES = {"BADSIG", "EXPKEYSIG", "REVKEYSIG"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,18 @@ def download(url: str, timeout: float = 60) -> bytes:
         raise NetworkError(f"cannot download {url}: {getattr(e, 'reason', e)}") from e
 
 
+def signature_accepted(gpgv_status: str) -> bool:
+    """apt's rule: a valid signature, none bad, and no error but a signer
+    the keyring does not have (ERRSIG then NO_PUBKEY for that key)."""
+    records = [
+        line.split()[1:] for line in gpgv_status.splitlines() if line.startswith("[GNUPG:] ")
+    ]
+    words = {r[0] for r in records if r}
+    errors = {r[1] for r in records if len(r) > 1 and r[0] == "ERRSIG"}
+    unknown = {r[1] for r in records if len(r) > 1 and r[0] == "NO_PUBKEY"}
+    return "VALIDSIG" in words and not words & REFUSED_SIGNATURES and errors <= unknown
+
+
 def verified_release(inrelease: bytes, keyring: Path, url: str, runner: Runner) -> str:
     """The signed text of an InRelease file, checked with gpgv as apt checks
     it: one good signature by a key in the keyring is enough (an archive is
@@ -120,8 +132,7 @@ def verified_release(inrelease: bytes, keyring: Path, url: str, runner: Runner) 
             )  # fmt: skip
         except CommandFailed as e:
             raise KeyringUnavailable("gpgv is not installed: apt-get install gpgv") from e
-        words = {line.split()[1] for line in status.splitlines() if line.startswith("[GNUPG:] ")}
-        if "VALIDSIG" not in words or words & REFUSED_SIGNATURES or not plain.is_file():
+        if not signature_accepted(status) or not plain.is_file():
             raise KeyringUnavailable(f"{url} is not signed by a key in {keyring}")
         return plain.read_text()
 
