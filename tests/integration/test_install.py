@@ -178,6 +178,7 @@ def test_login_attempt_reaches_ice_and_gets_omero_webs_own_answer(installed: Hos
     accepts the form, OMERO.web's Ice client tries the server and answers
     with the login page and its own connection error: not a 403 (CSRF) or
     a 500 (a broken Ice)."""
+    installed.wait_for_status(LOGIN)  # serving, whatever the tests before did
     code, body = login_attempt(installed)
     assert code == 200, body[-2000:]
     assert "Server is not responding, please contact administrator." in body, body[-2000:]
