@@ -35,6 +35,14 @@ TRIXIE_LEFTOVERS = (
     "/var/lib/private/",
     "/var/log/private/",
 )
+# Ubuntu 24.04's own: systemd, which the dependency chain pulls in there and
+# piuparts then purges, leaves its state folders; usr-is-merged its marker.
+NOBLE_LEFTOVERS = (
+    "/lib.usr-is-merged/",
+    "/var/lib/systemd/coredump/",
+    "/var/lib/systemd/ephemeral-trees/",
+    "/var/lib/systemd/pstore/",
+)
 PIUPARTS = shutil.which("piuparts") or (
     "/usr/sbin/piuparts" if Path("/usr/sbin/piuparts").exists() else None
 )
@@ -121,6 +129,9 @@ def test_piuparts_install_purge_and_upgrade(
         # tzdata's own: Ubuntu's tzdata writes /etc/timezone in its postinst
         # and leaves it when piuparts purges it with our package.
         argv[1:1] = ["--ignore", "/etc/timezone"]
+    if target.codename == "noble":
+        for path in NOBLE_LEFTOVERS:
+            argv[1:1] = ["--ignore", path]
     if target.codename != "bookworm":
         # bookworm's piuparts does not know what trixie's own packages leave
         # behind: debconf's temp folder, and the state of systemd, which
