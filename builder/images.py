@@ -82,7 +82,7 @@ class BaseSource:
             # does not, so Debian's security archive stays the default.
             same = mirror is not None and target.security_mirror == target.mirror
             security_mirror = archive if same else target.security_mirror
-        custom = mirror is not None or security_mirror != target.security_mirror
+        custom = mirror is not None or security_mirror.rstrip("/") != target.security_mirror
         return cls(target, archive, security_mirror.rstrip("/"), custom)
 
     def suite_urls(self) -> tuple[tuple[str, str], ...]:
@@ -179,11 +179,6 @@ def _ensure_base_image(
         if not image_exists(client, cached):
             continue
         if refresh:
-            if cached == tag:
-                # The stale one must not be found again by the next build
-                # (untagged only: build images made from it keep its layers).
-                runner.log(f"+ docker rmi {cached} (refreshing it)")
-                client.images.remove(cached)
             continue
         age = image_age_days(client, cached)
         runner.log(f"base image {cached} is cached ({age:.1f} days old)")
@@ -198,6 +193,14 @@ def _ensure_base_image(
         try:
             runner.log(f"+ docker pull {target.image}")
             client.images.pull(target.image)
+            if refresh and image_exists(client, tag):
+                # The stale bootstrapped base must not be found again by the
+                # next build (a new bootstrap re-tags it, so only here).
+                runner.log(f"+ docker rmi {tag} (refreshed by the pull)")
+                try:
+                    client.images.remove(tag)
+                except docker.errors.APIError as e:
+                    runner.log(f"    could not untag it: {e}")
             return target.image
         except docker.errors.APIError as e:
             pull_error = str(e.explanation or e).splitlines()[0]

@@ -35,7 +35,7 @@ KEYRING_SUITE = "trixie"
 # The index apt itself reads (binary-all is not, and mirrors let it lag).
 INDEX = "main/binary-amd64/Packages.xz"
 # gpgv status words that void an InRelease, whatever else signed it.
-REFUSED_SIGNATURES = {"BADSIG", "EXPKEYSIG", "REVKEYSIG"}
+REFUSED_SIGNATURES = {"BADSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "KEYEXPIRED"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ def signature_accepted(gpgv_status: str) -> bool:
     words = {r[0] for r in records if r}
     errors = {r[1] for r in records if len(r) > 1 and r[0] == "ERRSIG"}
     unknown = {r[1] for r in records if len(r) > 1 and r[0] == "NO_PUBKEY"}
-    return "VALIDSIG" in words and not words & REFUSED_SIGNATURES and errors <= unknown
+    good = {"GOODSIG", "VALIDSIG"} <= words
+    return good and not words & REFUSED_SIGNATURES and errors <= unknown
 
 
 def verified_release(inrelease: bytes, keyring: Path, url: str, runner: Runner) -> str:

@@ -219,6 +219,6 @@ def test_refresh_pulls_the_registry_image_instead_of_the_cached_base(tmp_path):
     )
     assert result == "debian:12"
     assert client.images.pulled == ["debian:12"]
-    assert log == [f"+ docker rmi {tag} (refreshing it)", "+ docker pull debian:12"]
+    assert log == ["+ docker pull debian:12", f"+ docker rmi {tag} (refreshed by the pull)"]
     # The stale base is gone: the next build cannot fall back on it.
     assert tag not in client.images.images
