@@ -69,10 +69,6 @@ class BuildConfig:
     lintian: bool = True
 
     @property
-    def mirror_url(self) -> str:
-        return (self.mirror or self.target.mirror).rstrip("/")
-
-    @property
     def package_version(self) -> str:
         """Upstream, Debian revision, then the target: one apt repository can
         hold the same release built for every target, and `~` sorts the

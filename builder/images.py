@@ -13,8 +13,6 @@ import hashlib
 import shutil
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +24,7 @@ import docker.errors
 from builder.config import NetworkSettings
 from builder.container import Container
 from builder.errors import CommandFailed, ImageUnavailable, KeyringUnavailable, NetworkError
-from builder.keyrings import KEYRING_PACKAGES, ensure_keyring, verified_release
+from builder.keyrings import KEYRING_PACKAGES, download, ensure_keyring, verified_release
 from builder.locks import cache_lock
 from builder.runner import Runner
 from builder.targets import Target
@@ -121,13 +119,10 @@ def image_age_days(client: docker.DockerClient, tag: str, now: float | None = No
 
 def check_mirror(mirror: str, suite: str, timeout: float = 20) -> bytes:
     """The suite's InRelease, or an error with the URL when it is not served."""
-    url = f"{mirror}/dists/{suite}/InRelease"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return bytes(response.read())
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise NetworkError(f"mirror {mirror} does not serve {suite}: {url}: {reason}") from e
+        return download(f"{mirror}/dists/{suite}/InRelease", timeout)
+    except NetworkError as e:
+        raise NetworkError(f"mirror {mirror} does not serve {suite}: {e}") from e
 
 
 def check_suites(source: BaseSource, keyring: Path, runner: Runner) -> None:
@@ -208,9 +203,7 @@ def _ensure_base_image(
         keyring = ensure_keyring(target, cache_dir, runner)
         check_suites(source, keyring, runner)
         bootstrap_image(client, source, keyring, tag, runner)
-    except KeyringUnavailable:
-        raise
-    except (NetworkError, CommandFailed) as e:
+    except (NetworkError, CommandFailed) as e:  # KeyringUnavailable says enough itself
         advice = (
             f"set --mirror (make deb MIRROR=...) to a {target.distribution} mirror you can reach"
         )
