@@ -1,9 +1,9 @@
-"""omero-web.service's ExecStart: become OMERO.web's gunicorn master.
+"""Become OMERO.web's gunicorn master: omero-web.service's ExecStart, and
+the init script's start (with --daemon), so both run the same command.
 
 `omero web start --foreground` runs gunicorn as its child, collects the
 static files at every start (seconds of Django start-up, even when nothing
-changed) and exits 0 when gunicorn dies.  Under systemd this script
-replaces it: it builds gunicorn's command line with the omero CLI's own
+changed) and exits 0 when gunicorn dies.  This script replaces it: it builds gunicorn's command line with the omero CLI's own
 code (`omero.plugins.web`, the version in the venv), adds --preload for
 sync workers, sets what `omero web start` sets, and execs gunicorn.  The
 master is then the unit's main process: a kill -9 of it is a failure that
@@ -150,13 +150,28 @@ def with_preload(argv: list[str]) -> list[str]:
     return [*argv[:-1], "--preload", argv[-1]]
 
 
+def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:
+    """The prepared command line as gunicorn is run: --preload where it
+    applies, --daemon for the init script (gunicorn's own detaching)."""
+    argv = with_preload([str(arg) for arg in argv])
+    return [argv[0], "--daemon", *argv[1:]] if daemon else argv
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--daemon",
+        action="store_true",
+        help="gunicorn detaches (the init script); its pid file appears once it serves",
+    )
+    options = parser.parse_args()
     command = prepared()
-    argv = with_preload([str(arg) for arg in command["argv"]])
+    argv = final_argv(command["argv"], daemon=options.daemon)
     os.environ.update(command["environment"])
     os.chdir(omeroweb_dir())
-    # Nothing else runs the app under systemd: a pid file left by a killed
-    # master is stale, and gunicorn refuses to start while its pid lives.
+    # Both callers start only what is not running (systemd: the unit; the
+    # init script checks the pid first): a pid file left by a killed master
+    # is stale, and gunicorn refuses to start while its pid lives.
     PID_FILE.unlink(missing_ok=True)
     os.execv(argv[0], argv)
 

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docker
 import pytest
 
-from builder.targets import DEBIAN_KEYRING, UBUNTU_KEYRING
+from builder.images import BaseSource, base_image_tag, image_exists
+from builder.targets import DEBIAN_KEYRING, TARGETS, UBUNTU_KEYRING
 
 from .harness import ROOT
 
@@ -59,7 +61,9 @@ def test_unreachable_mirror_for_an_ubuntu_target_names_the_debian_way_out(tmp_pa
     assert "TARGET=debian-12" in result.stderr
 
 
-def test_keyring_that_does_not_verify_the_release_file(tmp_path: Path) -> None:
+def test_keyring_that_does_not_verify_the_release_file(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
     """Ubuntu's archive checked against Debian's keys: refused before
     mmdebstrap starts, with the file and the URL, not a page of output."""
     if Path(UBUNTU_KEYRING).is_file():
@@ -68,12 +72,16 @@ def test_keyring_that_does_not_verify_the_release_file(tmp_path: Path) -> None:
     (cache / "keyrings").mkdir(parents=True)
     wrong = cache / "keyrings" / Path(UBUNTU_KEYRING).name
     shutil.copy(DEBIAN_KEYRING, wrong)
-    # --mirror: bootstrapped, never pulled or taken from Docker's cache.
+    base = base_image_tag(BaseSource.for_target(TARGETS["ubuntu-24.04"]))
+    had_base = image_exists(client, base)
+    # --mirror: never pulled; --refresh: bootstrapped even where the suite
+    # run already has this base (the mirror is the default one).
     result = run_build(
         tmp_path, "--target", "ubuntu-24.04", "--cache-dir", str(cache),
-        "--mirror", "http://archive.ubuntu.com/ubuntu",
+        "--mirror", "http://archive.ubuntu.com/ubuntu", "--refresh",
     )  # fmt: skip
     assert_clean_failure(result, 4, tmp_path)
     assert f"dists/noble/InRelease is not signed by a key in {wrong}" in result.stderr
     assert "apt-get install ubuntu-keyring" in result.stderr
     assert "Usage:" not in result.stderr and len(result.stderr.splitlines()) < 15
+    assert image_exists(client, base) == had_base, "the cached base was touched"

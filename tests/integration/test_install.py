@@ -16,7 +16,7 @@ from builder.targets import Target
 
 from .conftest import record
 from .harness import Host, venv_python
-from .hosts import cron_job, login_attempt, make_sessions, prepared_host
+from .hosts import cron_job, gunicorn_master, login_attempt, make_sessions, prepared_host
 
 LOGIN = "/webclient/login/"
 
@@ -71,9 +71,30 @@ def test_deb_is_small_and_declares_its_runtime(target: Target, deb: Path) -> Non
     assert "nginx" in depends and "adduser" in depends
 
 
-def test_package_ships_no_bytecode_and_no_build_tools(deb: Path) -> None:
-    names = deb_member_names(deb)
-    assert not [n for n in names if n.endswith(".pyc")]
+def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, deb: Path) -> None:
+    # Every module has its bytecode, and no .pyc carries a file time
+    # (PEP 552: flags 0b11, hash-checked), so nothing is compiled at install.
+    tag = f"cpython-{target.python.replace('.', '')}"
+    package = DebFile(str(deb))
+    try:
+        data = package.data.tgz()
+        names = data.getnames()
+        headers = {
+            n: data.extractfile(n).read(16)  # type: ignore[union-attr]
+            for n in names
+            if n.endswith(".pyc")
+        }
+    finally:
+        package.close()
+    sources = [n for n in names if n.endswith(".py") and "/site-packages/" in n]
+    compiled = {
+        f"{n.rsplit('/', 1)[0]}/__pycache__/{n.rsplit('/', 1)[1][:-3]}.{tag}.pyc" for n in sources
+    }
+    missing = sorted(compiled - set(headers))
+    assert len(missing) < len(sources) // 100, (
+        f"{len(missing)} sources without bytecode: {missing[:5]}"
+    )
+    assert not [n for n, h in headers.items() if int.from_bytes(h[4:8], "little") != 0b11]
     assert any(n.endswith(".so") and "IcePy" in n for n in names)
     for tool in ("pip", "setuptools", "wheel"):
         assert not [n for n in names if f"/site-packages/{tool}/" in n], f"{tool} left in the venv"
@@ -127,6 +148,19 @@ def test_venv_imports_and_ice_initialises_as_service_user(installed: Host) -> No
     assert "Ice 3.6.5" in out and "proxy omero" in out
 
 
+def test_shipped_bytecode_names_the_installed_sources(installed: Host) -> None:
+    # A traceback from the shipped .pyc names the file an admin can open.
+    script = (
+        "import marshal, omeroweb as m\n"
+        "f = open(m.__cached__, 'rb'); f.read(16)\n"
+        "print(m.__cached__, marshal.load(f).co_filename == m.__file__, m.__file__)\n"
+    )
+    out = installed.as_service_user(venv_python(), "-c", script)
+    cached, same, source = out.split()[-3:]
+    assert same == "True", out
+    assert source.startswith(f"{VENV}/lib/") and "/__pycache__/" in cached
+
+
 def test_service_user_is_a_system_account_without_login(installed: Host) -> None:
     _, _, uid, _, _, home, shell = installed.run("getent", "passwd", "omero-web").strip().split(":")
     assert int(uid) < 1000
@@ -143,6 +177,8 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     init = "/etc/init.d/omero-web"
     pid = "cat /opt/omero/web/omero-web/var/django.pid"
     assert installed.exit_code(f"{init} status") == 0
+    # The same prepared command as omero-web.service (preloaded sync workers).
+    assert "--preload" in gunicorn_master(installed)[1]
     assert installed.exit_code(f"{init} start") == 0, "start when running succeeds"
     before = installed.sh(pid)
     for action in ("restart", "force-reload"):
@@ -154,6 +190,9 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     assert installed.exit_code(f"{init} stop") == 0
     assert installed.exit_code("pgrep -f '[b]in/gunicorn'") != 0, "gunicorn still runs"
     assert installed.exit_code(f"{init} status") == 3, "stopped: status 3"
+    # A clean stop drops the prepared command: the next start collects the
+    # static files again, as a restart of the unit does.
+    assert installed.exit_code(f"test -e {OMERODIR}/var/omero/gunicorn-command.json") != 0
     assert installed.exit_code(f"{init} stop") == 0, "stop when stopped succeeds"
     assert installed.exit_code(f"{init} reload-everything") == 2, "unknown action: 2"
     assert installed.exit_code(f"{init} start") == 0

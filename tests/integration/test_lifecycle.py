@@ -83,11 +83,13 @@ def test_upgrade_from_the_release_reinstall_remove_purge(
         host.run("logrotate", "-f", "/etc/logrotate.d/omero-web")
         rotated = host.sh(f"ls {OMERODIR}/var/log/")
         assert "OMEROweb.log-" in rotated, rotated
-        get(host, LOGIN)
-        host.sh(
-            f"for i in $(seq 60); do test -s {OMERODIR}/var/log/OMEROweb.log && exit 0; "
-            "sleep 0.5; done; exit 1"
-        )
+        # Each request logs; the first after the rotation lands in the new file.
+        deadline = time.monotonic() + 60
+        while host.exit_code(f"test -s {OMERODIR}/var/log/OMEROweb.log") != 0:
+            answer = status(get(host, LOGIN))
+            listing = host.sh(f"ls -l {OMERODIR}/var/log/")
+            assert time.monotonic() < deadline, f"nothing logged ({answer}):\n{listing}"
+            time.sleep(1)
         assert host.run("readlink", "/var/log/omero-web").strip() == f"{OMERODIR}/var/log"
 
         # A new Django major version clears the session store.

@@ -58,3 +58,10 @@ def test_a_unit_drop_in_turns_preload_off(
 ) -> None:
     monkeypatch.setenv("OMERO_WEB_GUNICORN_PRELOAD", "no")
     assert script.with_preload([*BASE, APP]) == [*BASE, APP]
+
+
+def test_the_init_script_gets_the_units_command_detached(script: ModuleType) -> None:
+    unit = script.final_argv([*BASE, APP], daemon=False)
+    init = script.final_argv([*BASE, APP], daemon=True)
+    assert unit == [*BASE, "--preload", APP]
+    assert init == [BASE[0], "--daemon", *BASE[1:], "--preload", APP]
