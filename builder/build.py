@@ -12,7 +12,7 @@ from builder.config import BuildConfig
 from builder.container import Container, docker_client
 from builder.icepy import provide_icepy_wheel, resolve_given_wheel
 from builder.images import BaseSource, ensure_base_image, ensure_build_image
-from builder.layout import PIP_CACHE
+from builder.layout import BUILD_SCRATCH, PIP_CACHE
 from builder.package import Artifacts, assemble_source, build_deb, collect_artifacts, run_lintian
 from builder.progress import Progress
 from builder.pypi import check_release_exists
@@ -72,6 +72,7 @@ def build_with(
         name_prefix=f"omero-web-deb-build-{config.target.name}",
         environment={"DEBIAN_FRONTEND": "noninteractive", **config.network.environment},
         volumes={str(pip_cache): {"bind": str(PIP_CACHE), "mode": "rw"}},
+        scratch=BUILD_SCRATCH,
         keep=config.keep_containers,
     ) as container:
         install_ca_certificates(container, config.network.ca_certificates)

@@ -21,6 +21,7 @@ from typing import Any
 import docker
 import docker.errors
 from docker.models.containers import Container as DockerContainer
+from docker.types import Mount
 
 from builder.errors import CommandFailed, DockerUnavailable
 
@@ -44,6 +45,15 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
+def scratch_mounts(paths: Sequence[str]) -> list[Mount]:
+    """An anonymous volume at each path: a plain folder on the engine's own
+    disk, removed with the container.  Writing thousands of files there is
+    several times faster than in the container's layered file system (on
+    fuse-overlayfs: 100 s against 23 s to unpack the package), and unlike a
+    tmpfs, `docker cp` sees it."""
+    return [Mount(target=path, source=None, type="volume") for path in paths]
+
+
 class Container:
     def __init__(
         self,
@@ -54,6 +64,7 @@ class Container:
         name_prefix: str = "omero-web-deb",
         environment: Mapping[str, str] | None = None,
         volumes: Mapping[str, Mapping[str, str]] | None = None,
+        scratch: Sequence[str] = (),
         keep: bool = False,
         privileged: bool = False,
         network: str | None = None,
@@ -65,6 +76,7 @@ class Container:
         self.name = f"{name_prefix}-{uuid.uuid4().hex[:8]}"
         self.environment = dict(environment or {})
         self.volumes = {k: dict(v) for k, v in (volumes or {}).items()}
+        self.scratch = tuple(scratch)
         self.keep = keep
         self.privileged = privileged
         self.network = network
@@ -78,6 +90,8 @@ class Container:
             kwargs["network"] = self.network
         if self.hostname:
             kwargs["hostname"] = self.hostname
+        if self.scratch:
+            kwargs["mounts"] = scratch_mounts(self.scratch)
         self._container = self.client.containers.run(
             self.image,
             ["sleep", "infinity"],
@@ -102,7 +116,7 @@ class Container:
             self.log(f"keeping container {self.name} (remove it with `docker rm -f {self.name}`)")
             return
         with contextlib.suppress(docker.errors.NotFound):
-            self._container.remove(force=True)
+            self._container.remove(force=True, v=True)  # and its scratch volumes
 
     @property
     def container(self) -> DockerContainer:

@@ -24,6 +24,12 @@ WHEEL_DIR = BUILD_ROOT / "wheels"
 ICEPY_WORK = BUILD_ROOT / "icepy"
 PIP_CACHE = PurePosixPath("/root/.cache/pip")
 
+# Where a build writes its ~15,000 files several times over (the venv at its
+# installed path, the package tree, lintian's unpacked copy): scratch
+# volumes, not the container's layered file system (see
+# container.scratch_mounts).
+BUILD_SCRATCH = ("/opt", str(BUILD_ROOT), "/tmp")
+
 # Paths that must never appear in a packaged file.
 BUILD_PATH_MARKERS = (str(BUILD_ROOT), str(PIP_CACHE))
 

@@ -165,13 +165,25 @@ def build_image(client: docker.DockerClient, target: Target) -> str:
     )
 
 
+# The package's files (under /opt) on a scratch volume, as on a host's own
+# disk: in the container's layered file system (fuse-overlayfs here) dpkg
+# took 100 s to unpack them instead of 23 s.  /opt itself is the base
+# system's, never the package's, so purge checks lose nothing.
+PACKAGE_SCRATCH = ("/opt",)
+
+
 @contextmanager
 def fresh_host(client: docker.DockerClient, target: Target, log=print) -> Iterator[Host]:
     """A new container from the target's base image, with apt lists ready."""
     image = base_image(client, target)
     env = {"DEBIAN_FRONTEND": "noninteractive", **network_environment()}
     with Container(
-        client, image, log=log, name_prefix=f"omero-web-deb-test-{target.name}", environment=env
+        client,
+        image,
+        log=log,
+        name_prefix=f"omero-web-deb-test-{target.name}",
+        environment=env,
+        scratch=PACKAGE_SCRATCH,
     ) as c:
         host = Host(c)
         prepare_sysv_host(host)

@@ -28,10 +28,10 @@ import docker
 import docker.errors
 from debian.debfile import DebFile
 
-from builder.container import Container
+from builder.container import Container, scratch_mounts
 from builder.targets import Target
 
-from .harness import Host, base_image, network_environment, prepare_sysv_host
+from .harness import PACKAGE_SCRATCH, Host, base_image, network_environment, prepare_sysv_host
 
 IMAGE_REPOSITORY = "omero-web-deb/test-host"
 SYSTEMD_PACKAGES = ("systemd", "systemd-sysv", "dbus")
@@ -105,6 +105,7 @@ class SystemdContainer(Container):
     def __enter__(self) -> SystemdContainer:
         self.log(f"+ docker run {self.image} /sbin/init as {self.name}")
         options: dict[str, Any] = {
+            "mounts": scratch_mounts(self.scratch),
             "cap_add": ["SYS_ADMIN"],
             "cgroupns": "host",
             "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
@@ -145,6 +146,7 @@ def prepared_host(
         log=print,
         name_prefix=f"omero-web-deb-test-{target.name}-{init}",
         environment=env,
+        scratch=PACKAGE_SCRATCH,
         keep=keep,
     ) as c:
         host = Host(c)

@@ -78,11 +78,12 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
     package = DebFile(str(deb))
     try:
         data = package.data.tgz()
-        names = data.getnames()
+        members = data.getmembers()
+        names = [str(m.name) for m in members]
         headers = {
-            n: data.extractfile(n).read(16)  # type: ignore[union-attr]
-            for n in names
-            if n.endswith(".pyc")
+            str(m.name): data.extractfile(m).read(16)  # type: ignore[union-attr]
+            for m in members
+            if str(m.name).endswith(".pyc")
         }
     finally:
         package.close()
