@@ -113,7 +113,9 @@ class Container:
         if self._container is None:
             return
         if self.keep:
-            self.log(f"keeping container {self.name} (remove it with `docker rm -f {self.name}`)")
+            self.log(
+                f"keeping container {self.name} (remove it and its volumes with `docker rm -f -v {self.name}`)"
+            )
             return
         with contextlib.suppress(docker.errors.NotFound):
             self._container.remove(force=True, v=True)  # and its scratch volumes
