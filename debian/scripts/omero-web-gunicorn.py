@@ -3,8 +3,9 @@ the init script's start (with --daemon), so both run the same command.
 
 `omero web start --foreground` runs gunicorn as its child, collects the
 static files at every start (seconds of Django start-up, even when nothing
-changed) and exits 0 when gunicorn dies.  This script replaces it: it builds gunicorn's command line with the omero CLI's own
-code (`omero.plugins.web`, the version in the venv), adds --preload for
+changed) and exits 0 when gunicorn dies.  This script replaces it: it
+builds gunicorn's command line with the omero CLI's own code
+(`omero.plugins.web`, the version in the venv), adds --preload for
 sync workers, sets what `omero web start` sets, and execs gunicorn.  The
 master is then the unit's main process: a kill -9 of it is a failure that
 Restart=on-failure restarts at once, and SIGTERM (`systemctl stop`) a
