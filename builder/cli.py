@@ -26,7 +26,7 @@ from builder.config import (
 )
 from builder.errors import BuildError
 from builder.progress import Progress
-from builder.repo import DEFAULT_KEY_EXPIRY, DEFAULT_KEY_USER_ID
+from builder.repo.commands import DEFAULT_KEY_EXPIRY, DEFAULT_KEY_USER_ID
 from builder.runner import Runner
 from builder.targets import DEFAULT_TARGET, TARGETS, get_target
 
@@ -302,8 +302,8 @@ def repo_init(ctx: click.Context, repo_dir: Path, suites: tuple[str, ...], url: 
               gnupghome: Path | None, key: str | None, passphrase_file: Path | None,
               key_uid: str, key_expiry: str, verbose: bool) -> None:  # fmt: skip
     """Create a repository, and a signing key unless --key names one."""
-    from builder.repo import SigningOptions, init_repository
-    from builder.repo_layout import parse_suites
+    from builder.repo.commands import SigningOptions, init_repository
+    from builder.repo.layout import parse_suites
 
     def action() -> None:
         chosen = parse_suites(suites or list(TARGETS))
@@ -330,7 +330,7 @@ def repo_init(ctx: click.Context, repo_dir: Path, suites: tuple[str, ...], url: 
 def repo_publish(ctx: click.Context, debs: tuple[Path, ...], repo_dir: Path, gnupghome: Path | None,
                  key: str | None, passphrase_file: Path | None, verbose: bool) -> None:  # fmt: skip
     """Add .debs to their suites (from each version's ~target suffix), re-sign, switch atomically."""
-    from builder.repo import SigningOptions, publish
+    from builder.repo.commands import SigningOptions, publish
 
     def action() -> None:
         signing = SigningOptions(gnupghome, key, passphrase_file)
@@ -358,8 +358,8 @@ def repo_publish(ctx: click.Context, debs: tuple[Path, ...], repo_dir: Path, gnu
 def repo_client_config(ctx: click.Context, repo_dir: Path, suite: str, url: str | None,
                        output_dir: Path | None) -> None:  # fmt: skip
     """The files a client needs: /etc/apt/keyrings/omero-web-deb.gpg and a .sources file."""
-    from builder.apt_index import CLIENT_KEYRING, CLIENT_SOURCES
-    from builder.repo import client_sources, write_client_config
+    from builder.repo.commands import client_sources, write_client_config
+    from builder.repo.index import CLIENT_KEYRING, CLIENT_SOURCES
 
     def action() -> None:
         if output_dir is None:
@@ -377,7 +377,7 @@ def repo_client_config(ctx: click.Context, repo_dir: Path, suite: str, url: str 
 @click.pass_context
 def repo_list(ctx: click.Context, repo_dir: Path) -> None:
     """The versions each suite serves: what `apt install omero-web=<version>` can roll back to."""
-    from builder.repo import published_versions
+    from builder.repo.commands import published_versions
 
     def action() -> None:
         for suite, pairs in published_versions(repo_dir).items():

@@ -32,6 +32,22 @@ class NetworkError(BuildError):
     exit_code = 5
 
 
+class RepositoryError(BuildError):
+    """The repository or a package given to it is not usable: nothing changed."""
+
+    exit_code = 7
+
+
+class PackageRejected(RepositoryError):
+    """A file given to `repo publish` cannot go into the repository."""
+
+
+class SigningError(BuildError):
+    """The signing key is missing, wrong or unusable: nothing was published."""
+
+    exit_code = 8
+
+
 class KeyringUnavailable(ImageUnavailable):
     """The archive keyring a base image needs is missing or does not verify."""
 

@@ -16,17 +16,17 @@ import pytest
 from click.testing import CliRunner
 from debian.deb822 import Packages, Release
 
-from builder.apt_index import KEYRING_NAME, index_dir, render_sources, sources_file_name
 from builder.cli import main
 from builder.errors import BuildError, CommandFailed
-from builder.repo import (
+from builder.repo.commands import (
     SigningOptions,
     init_repository,
     publish,
     published_versions,
 )
+from builder.repo.index import KEYRING_NAME, index_dir, render_sources, sources_file_name
+from builder.repo.signing import SigningKey, create_signing_key
 from builder.runner import Runner
-from builder.signing import SigningKey, create_signing_key
 from tests.fake_debs import make_deb
 
 pytestmark = [
@@ -286,7 +286,7 @@ def test_a_publish_that_fails_to_switch_leaves_the_served_tree(
     def replace_fails(source: str, destination: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("builder.repo_tree.os.replace", replace_fails)
+    monkeypatch.setattr("builder.repo.tree.os.replace", replace_fails)
     with pytest.raises(OSError, match="No space left"):
         publish(repo, [debs["r2-deb12"]], SigningOptions(), runner)
     assert snapshot(repo) == before

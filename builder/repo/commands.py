@@ -2,9 +2,9 @@
 
 `repo init` makes the repository and its key, `repo publish` adds packages,
 `repo client-config` writes what a client installs.  The layout on disk is
-repo_layout.py's; how a new tree is built and served atomically,
-repo_tree.py's; apt-ftparchive (apt-utils) writes the indices (apt_index.py)
-and gpg signs them (signing.py).
+layout.py's; how a new tree is built and served atomically, tree.py's;
+apt-ftparchive (apt-utils) writes the indices (index.py) and gpg signs them
+(signing.py).
 """
 
 from __future__ import annotations
@@ -18,19 +18,18 @@ from pathlib import Path
 from debian.deb822 import Packages
 from debian.debian_support import Version
 
-from builder.apt_index import ARCHITECTURE, KEYRING_NAME, index_dir, render_sources
-from builder.debinfo import PackageInfo, PackageRejected, RepositoryError, inspect_deb
-from builder.errors import UsageError
-from builder.repo_layout import RepositoryConfig, RepositoryPaths, load_config, parse_suites
-from builder.repo_tree import build_tree, locked, pool_path, prune_trees, serve
-from builder.runner import Runner
-from builder.signing import (
-    SigningError,
+from builder.errors import PackageRejected, RepositoryError, SigningError, UsageError
+from builder.repo.debinfo import PackageInfo, inspect_deb
+from builder.repo.index import ARCHITECTURE, KEYRING_NAME, index_dir, render_sources
+from builder.repo.layout import RepositoryConfig, RepositoryPaths, load_config, parse_suites
+from builder.repo.signing import (
     SigningKey,
     create_signing_key,
     find_signing_key,
     stop_agent,
 )
+from builder.repo.tree import build_tree, locked, pool_path, prune_trees, serve
+from builder.runner import Runner
 
 DEFAULT_KEY_USER_ID = "omero-web-deb repository <omero-web-deb@localhost>"
 DEFAULT_KEY_EXPIRY = "5y"

@@ -13,19 +13,13 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import BuildError, CommandFailed
+from builder.errors import CommandFailed, SigningError
 from builder.runner import Runner
 
 # GnuPG puts its agent's sockets in GNUPGHOME; a Unix socket path is at
 # most 107 bytes (unix(7)), and "/S.gpg-agent.browser" is the longest name.
 _LONGEST_SOCKET = "/S.gpg-agent.browser"
 _MAX_SOCKET_PATH = 107
-
-
-class SigningError(BuildError):
-    """The signing key is missing, wrong or unusable: nothing was published."""
-
-    exit_code = 8
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from builder.apt_index import (
+from builder.repo.debinfo import PackageInfo
+from builder.repo.index import (
     ARMORED_KEYRING_NAME,
     KEYRING_NAME,
     SuiteInfo,
@@ -25,10 +26,9 @@ from builder.apt_index import (
     write_packages_index,
     write_release,
 )
-from builder.debinfo import PackageInfo
-from builder.repo_layout import RepositoryConfig, RepositoryPaths
+from builder.repo.layout import RepositoryConfig, RepositoryPaths
+from builder.repo.signing import SigningKey, export_public_key, sign_release, verify_release
 from builder.runner import Runner
-from builder.signing import SigningKey, export_public_key, sign_release, verify_release
 from builder.targets import find_target_by_codename
 
 TREES_KEPT = 2  # the served tree and the one before, for clients mid-download

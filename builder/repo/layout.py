@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder.debinfo import KNOWN_SUITES, RepositoryError
-from builder.errors import UsageError
+from builder.errors import RepositoryError, UsageError
+from builder.repo.debinfo import KNOWN_SUITES
 from builder.targets import TARGETS
 
 CONFIG_NAME = "repository.json"

@@ -13,23 +13,13 @@ from pathlib import Path
 from debian.arfile import ArError
 from debian.debfile import DebFile
 
-from builder.errors import BuildError
+from builder.errors import PackageRejected
 from builder.targets import TARGETS
 
 # The target part of our versions: 5.33.2-1~deb12 (builder/config.py).
 _SUFFIX_RE = re.compile(r"~([a-z]+[0-9][0-9.]*)$")
 SUITE_BY_SUFFIX = {t.version_suffix: t.codename for t in TARGETS.values()}
 KNOWN_SUITES = tuple(t.codename for t in TARGETS.values())
-
-
-class RepositoryError(BuildError):
-    """The repository or a package given to it is not usable: nothing changed."""
-
-    exit_code = 7
-
-
-class PackageRejected(RepositoryError):
-    """A file given to `repo publish` cannot go into the repository."""
 
 
 @dataclass(frozen=True)
