@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shlex
 import tarfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
@@ -24,8 +25,7 @@ from docker.models.containers import Container as DockerContainer
 from docker.types import Mount
 
 from builder.errors import CommandFailed, DockerUnavailable
-
-LogFn = Callable[[str], None]
+from builder.runner import LogFn
 
 
 def docker_client() -> docker.DockerClient:
@@ -138,7 +138,7 @@ class Container:
     ) -> str:
         """Run argv in the container; log and return its output."""
         argv = [str(a) for a in argv]
-        self.log(f"+ [{self.name}] " + " ".join(argv))
+        self.log(f"+ [{self.name}] " + shlex.join(argv))
         api = self.client.api
         exec_id = api.exec_create(
             self.container.id,

@@ -7,6 +7,8 @@ bug and gets a traceback.
 
 from __future__ import annotations
 
+import shlex
+
 
 class BuildError(Exception):
     """A build or publish step failed for a reason the user can fix."""
@@ -61,7 +63,7 @@ class CommandFailed(BuildError):
         self.argv = argv
         self.returncode = returncode
         self.output_tail = output_tail
-        message = f"command failed with exit code {returncode}: {' '.join(argv)}"
+        message = f"command failed with exit code {returncode}: {shlex.join(argv)}"
         if output_tail:
             message += "\n--- last lines of its output ---\n" + output_tail
         if hint:

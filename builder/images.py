@@ -13,7 +13,6 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ from builder.container import Container
 from builder.errors import CommandFailed, ImageUnavailable, KeyringUnavailable, NetworkError
 from builder.keyrings import KEYRING_PACKAGES, download, ensure_keyring, verified_release
 from builder.locks import cache_lock
-from builder.runner import Runner
+from builder.runner import LogFn, Runner
 from builder.targets import Target
 from builder.trust import install_ca_certificates
 
@@ -51,7 +50,6 @@ BUILD_PACKAGES = (
     "ca-certificates",
 )
 
-LogFn = Callable[[str], None]
 # A base older than this misses security updates: the build says so.
 MAX_BASE_AGE_DAYS = 14
 

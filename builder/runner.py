@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from builder.errors import CommandFailed
 
+# What every step logs through: a line at a time, no newline needed.
 LogFn = Callable[[str], None]
 
 
@@ -28,7 +30,7 @@ class Runner:
         check: bool = True,
     ) -> str:
         argv = [str(a) for a in argv]
-        self.log("+ " + " ".join(argv))
+        self.log("+ " + shlex.join(argv))
         tail: deque[str] = deque(maxlen=25)
         lines: list[str] = []
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def run_to_file(runner: Runner, argv: Sequence[str], output: Path, *, cwd: Path)
     Runner.run merges the two streams; an index must not hold a warning.
     """
     argv = [str(a) for a in argv]
-    runner.log("+ " + " ".join(argv) + f" > {output}")
+    runner.log("+ " + shlex.join(argv) + " > " + shlex.quote(str(output)))
     try:
         with output.open("wb") as out:
             proc = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE, check=False)
