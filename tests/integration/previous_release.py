@@ -13,6 +13,7 @@ that it sorts above the release's revision 1.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -96,7 +97,7 @@ def build_previous_release(
         "--revision", str(REVISION), "--icepy-wheel", str(wheel), "--no-lintian",
         "--output", str(output),
     ]  # fmt: skip
-    print(f"+ [{TAG}]", " ".join(argv), flush=True)
+    print(f"+ [{TAG}]", shlex.join(argv), flush=True)
     commit_time = subprocess.run(
         ["git", "-C", str(ROOT), "log", "-1", "--format=%ct", COMMIT],
         capture_output=True,
