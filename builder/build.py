@@ -12,8 +12,8 @@ from builder.config import BuildConfig
 from builder.container import Container, docker_client
 from builder.icepy import provide_icepy_wheel, resolve_given_wheel
 from builder.images import BaseSource, ensure_base_image, ensure_build_image
-from builder.layout import BUILD_SCRATCH, PIP_CACHE
 from builder.package import Artifacts, assemble_source, build_deb, collect_artifacts, run_lintian
+from builder.paths import BUILD_SCRATCH, PIP_CACHE
 from builder.progress import Progress
 from builder.pypi import check_release_exists
 from builder.runner import Runner

@@ -179,15 +179,24 @@ class Container:
         self.container.put_archive(str(destination), buffer.getvalue())
 
     def write_file(self, path: PurePosixPath, content: bytes, mode: int = 0o644) -> None:
+        self.write_tree(path.parent, {PurePosixPath(path.name): (content, mode)})
+
+    def write_tree(
+        self, destination: PurePosixPath, files: Mapping[PurePosixPath, tuple[bytes, int]]
+    ) -> None:
+        """Write files (relative path -> content, mode) below destination, in
+        one archive: one round trip however many files."""
         buffer = io.BytesIO()
+        now = int(time.time())
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo(path.name)
-            info.size = len(content)
-            info.mode = mode
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(content))
-        self.call(["mkdir", "-p", str(path.parent)])
-        self.container.put_archive(str(path.parent), buffer.getvalue())
+            for relative, (content, mode) in sorted(files.items()):
+                info = tarfile.TarInfo(str(relative))
+                info.size = len(content)
+                info.mode = mode
+                info.mtime = now
+                tar.addfile(info, io.BytesIO(content))
+        self.call(["mkdir", "-p", str(destination)])
+        self.container.put_archive(str(destination), buffer.getvalue())
 
     def copy_out(self, source: PurePosixPath, destination: Path) -> Path:
         """Copy a file or folder out of the container into a host folder."""

@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from builder.config import ICEPY_VERSION, BuildConfig
 from builder.container import Container
 from builder.errors import CommandFailed, NetworkError, UsageError
-from builder.layout import ICEPY_WORK, WHEEL_DIR
 from builder.locks import cache_lock
+from builder.paths import ICEPY_WORK, WHEEL_DIR
 from builder.targets import Target
 
 PATCHES_DIR = Path(__file__).parent / "patches" / "icepy"

@@ -7,19 +7,17 @@ changelog), rendered with StrictUndefined so a missing value is an error.
 
 from __future__ import annotations
 
-import email.utils
 import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
-from builder.config import ICEPY_VERSION, BuildConfig
+from builder.config import BuildConfig
 from builder.container import Container
-from builder.layout import BUILD_ROOT, PACKAGE_NAME, source_dir
+from builder.debian_tree import DebianFile, render_debian_tree
 from builder.lintian_overrides import OVERRIDES, for_lintian
+from builder.paths import BUILD_ROOT, PACKAGE_NAME, source_dir
 
 
 @dataclass(frozen=True)
@@ -29,35 +27,6 @@ class Artifacts:
     lintian_report: Path
 
 
-def template_environment(project_root: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project_root / "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-
-
-def render_debian_templates(config: BuildConfig) -> dict[str, str]:
-    """File name in debian/ -> rendered text."""
-    env = template_environment(config.project_root)
-    values = {
-        "package": PACKAGE_NAME,
-        "version": config.package_version,
-        "omero_web_version": config.omero_web_version,
-        "icepy_version": ICEPY_VERSION,
-        "target": config.target,
-        "maintainer": config.maintainer,
-        "date": email.utils.formatdate(config.source_date_epoch, usegmt=False, localtime=False),
-    }
-    rendered = {}
-    for name in env.list_templates(
-        filter_func=lambda n: n.startswith("debian/") and n.endswith(".j2")
-    ):
-        rendered[Path(name).name.removesuffix(".j2")] = env.get_template(name).render(values)
-    return rendered
-
-
 def deb_filename(config: BuildConfig) -> str:
     return f"{PACKAGE_NAME}_{config.package_version}_amd64.deb"
 
@@ -65,13 +34,15 @@ def deb_filename(config: BuildConfig) -> str:
 def assemble_source(container: Container, config: BuildConfig, requirements: str) -> PurePosixPath:
     source = source_dir(config.package_version)
     container.call(["rm", "-rf", str(source)])
-    container.copy_into(config.project_root / "debian", source)
+    tree = render_debian_tree(config)
     lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).strip()
-    overrides = (config.project_root / "debian" / OVERRIDES).read_text()
-    container.write_file(source / "debian" / OVERRIDES, for_lintian(overrides, lintian).encode())
-    for name, text in render_debian_templates(config).items():
-        container.write_file(source / "debian" / name, text.encode())
-    container.write_file(source / "requirements.txt", requirements.encode())
+    overrides = tree[PurePosixPath(OVERRIDES)]
+    tree[PurePosixPath(OVERRIDES)] = DebianFile(
+        for_lintian(overrides.text, lintian), overrides.mode
+    )
+    files = {PurePosixPath("debian") / name: (f.text.encode(), f.mode) for name, f in tree.items()}
+    files[PurePosixPath("requirements.txt")] = (requirements.encode(), 0o644)
+    container.write_tree(source, files)
     return source
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from builder.container import Container
-from builder.layout import CA_DIR
+from builder.paths import CA_DIR
 
 
 def install_ca_certificates(container: Container, certificates: Sequence[Path]) -> None:

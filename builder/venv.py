@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from builder.config import ICEPY_VERSION, BuildConfig
 from builder.container import Container
 from builder.errors import BuildError
-from builder.layout import BUILD_PATH_MARKERS, VENV, WHEEL_DIR
+from builder.paths import BUILD_PATH_MARKERS, VENV, WHEEL_DIR
 
 # Optional back ends the debconf questions can switch on: gevent workers and
 # the Redis session store (upstream's "redis" extra).

@@ -18,7 +18,7 @@ from builder.cli import default_cache_dir
 from builder.config import network_from_environment
 from builder.container import Container
 from builder.images import BaseSource, ensure_base_image, ensure_build_image
-from builder.layout import OMERODIR, VENV
+from builder.paths import OMERODIR, VENV
 from builder.runner import Runner
 from builder.targets import Target
 from builder.trust import install_ca_certificates

@@ -11,7 +11,7 @@ import docker
 import pytest
 from debian.debfile import DebFile
 
-from builder.layout import OMERODIR, VENV
+from builder.paths import OMERODIR, VENV
 from builder.targets import Target
 
 from .conftest import record

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import docker
 import pytest
 
-from builder.layout import OMERODIR
+from builder.paths import OMERODIR
 from builder.targets import Target
 
 from .conftest import record

@@ -27,7 +27,7 @@ import docker
 import pytest
 from debian.debfile import DebFile
 
-from builder.layout import CONFIG_DIR, OMERODIR
+from builder.paths import CONFIG_DIR, OMERODIR
 from builder.repo.index import CLIENT_KEYRING, CLIENT_SOURCES, index_dir
 from builder.targets import Target
 from tests.fake_debs import make_deb

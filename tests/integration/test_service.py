@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from builder.layout import OMERODIR
+from builder.paths import OMERODIR
 from builder.targets import Target
 
 from .conftest import record

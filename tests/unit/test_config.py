@@ -70,7 +70,7 @@ def test_no_host_ca_folder_means_no_certificates(tmp_path):
 
 def test_paths_in_debian_files_match_the_layout():
     """debian/ is plain files; builder/layout.py must say the same paths."""
-    from builder import layout
+    from builder import paths as layout
 
     root = Path(__file__).resolve().parents[2]
     rules = (root / "debian" / "rules").read_text()

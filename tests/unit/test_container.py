@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from builder.container import Container
-from builder.layout import BUILD_ROOT, BUILD_SCRATCH, VENV
+from builder.paths import BUILD_ROOT, BUILD_SCRATCH, VENV
 
 
 class RecordingContainer:

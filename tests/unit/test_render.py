@@ -4,7 +4,8 @@ from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
 from builder.config import BuildConfig
-from builder.package import deb_filename, render_debian_templates
+from builder.debian_tree import render_debian_templates
+from builder.package import deb_filename
 from builder.targets import get_target
 
 ROOT = Path(__file__).resolve().parents[2]
