@@ -4,4 +4,4 @@
 # Doing nothing exits 0: cron logs no failure for a job that had no work.
 SHELL=/bin/sh
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
-17 4 * * *	omero-web	if [ -x /usr/lib/omero-web/omero-web-clearsessions ] && [ ! -d /run/systemd/system ]; then /usr/lib/omero-web/omero-web-clearsessions >/dev/null; fi
+17 4 * * *	omero-web	if [ -x @LIB_DIR@/omero-web-clearsessions ] && [ ! -d /run/systemd/system ]; then @LIB_DIR@/omero-web-clearsessions >/dev/null; fi

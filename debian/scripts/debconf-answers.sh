@@ -1,11 +1,11 @@
 # shellcheck shell=sh
 # omero-web's debconf answers: their defaults, the rule each must follow and
-# how they become /etc/omero-web/10-debconf.omero.
+# how they become @CONFIG_DIR@/10-debconf.omero.
 #
-# One copy, two users.  postinst sources it from /usr/lib/omero-web/.  The
+# One copy, two users.  postinst sources it from @LIB_DIR@/.  The
 # config script runs before the package is unpacked (apt's preconfigure), so
-# it cannot source anything from the package: debian/rules pastes this file
-# into it in place of its marker line.  So: functions only, no debconf
+# it cannot source anything from the package: builder/debian_tree.py pastes
+# this file into it in place of its marker line.  So: functions only, no debconf
 # calls, nothing run at load time.  tests/unit runs each function with sh.
 
 # Every answer, in the order the config script asks.
@@ -210,7 +210,7 @@ default_server_names() {
 }
 
 # What postinst last applied, as NAME=VALUE lines: read, never sourced.
-OMERO_WEB_APPLIED=/var/lib/omero-web/debconf-applied
+OMERO_WEB_APPLIED=@STATE_DIR@/debconf-applied
 
 applied_answer() {
     [ -r "$OMERO_WEB_APPLIED" ] || return 1
@@ -260,7 +260,7 @@ render_dropin() {
         echo "# Change these with: dpkg-reconfigure omero-web"
         echo "# To override one, or to set anything else, put omero CLI lines"
         echo "# (config set KEY VALUE) in a later file, e.g. 50-local.omero: every"
-        echo "# /etc/omero-web/*.omero file is loaded in name order before each start."
+        echo "# @CONFIG_DIR@/*.omero file is loaded in name order before each start."
         echo "config set omero.web.server_list $(quote "$(server_list_json "$answer_server_list")")"
         if [ -n "$answer_prefix" ]; then
             echo "config set omero.web.prefix $(quote "$answer_prefix")"

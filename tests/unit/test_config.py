@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from builder.config import BuildConfig, network_from_environment, validate_version
@@ -66,19 +64,6 @@ def test_a_file_that_is_not_a_certificate_is_refused(tmp_path):
 
 def test_no_host_ca_folder_means_no_certificates(tmp_path):
     assert network_from_environment({}, [], host_ca_dir=tmp_path / "none").ca_certificates == ()
-
-
-def test_paths_in_debian_files_match_the_layout():
-    """debian/ is plain files; builder/layout.py must say the same paths."""
-    from builder import paths as layout
-
-    root = Path(__file__).resolve().parents[2]
-    rules = (root / "debian" / "rules").read_text()
-    assert f"VENV := {layout.VENV}\n" in rules
-    for script in ("omero-web.postinst", "scripts/omero-web-cli"):
-        text = (root / "debian" / script).read_text()
-        assert f"OMERODIR={layout.OMERODIR}\n" in text
-        assert f"VENV={layout.VENV}\n" in text
 
 
 def test_maintainer_comes_from_debemail_as_dch_reads_it():

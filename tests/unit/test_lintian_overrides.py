@@ -1,9 +1,12 @@
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from builder.debian_tree import render_static_files
 from builder.lintian_overrides import for_lintian, reads_pointed_hints
 
-OVERRIDES = (Path(__file__).resolve().parents[2] / "debian/omero-web.lintian-overrides").read_text()
+OVERRIDES = render_static_files(Path(__file__).resolve().parents[2] / "debian")[
+    PurePosixPath("omero-web.lintian-overrides")
+].text
 
 # Hints as Ubuntu 22.04's lintian 2.114 printed them for this package.
 JAMMY_HINTS = [
