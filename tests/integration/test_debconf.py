@@ -323,3 +323,46 @@ def test_a_site_the_admin_owns_is_left_alone(
         host.run("apt-get", "purge", "-y", "-q", "omero-web")
         assert host.run("cat", SITE) == own_site
         assert host.exit_code("test -L /etc/nginx/sites-enabled/omero-web") == 0
+
+
+@one_target
+def test_a_configuration_that_fails_to_load_is_rolled_back(
+    client: docker.DockerClient, target: Target, deb: Path
+) -> None:
+    """An admin's drop-in the omero CLI cannot load: postinst fails, puts
+    debconf's drop-in and config.xml back as they were, and keeps them so
+    through a second failing run (the backup is not lost); once the drop-in
+    is fixed, the new answers apply.  Root never reads config.xml itself: a
+    link the service user put there is copied as that user, who cannot read
+    root's files."""
+    local = "/etc/omero-web/50-local.omero"
+    with prepared_host(client, target, deb) as host:
+        apt_install(host, deb)
+        wait_for(host, LOGIN)
+        dropin_before = host.run("cat", DROPIN)
+        config_before = omero_config(host)
+        host.sh(f"printf 'config set omero.web.wsgi_timeout 60\\nno-such-command\\n' > {local}")
+        preseed(host, prefix="/omero")
+        for _ in range(2):
+            out = reconfigure(host, check=False)
+            assert "omero-web: not configured: OMERO.web could not load the settings" in out, out
+            assert host.run("cat", DROPIN) == dropin_before
+            assert host.exit_code(f"test -e {DROPIN}.dpkg-old") != 0
+            assert omero_config(host) == config_before
+        host.run("rm", local)
+        reconfigure(host)
+        wait_for(host, f"/omero{LOGIN}")
+        assert omero_config(host)["omero.web.prefix"] == "/omero"
+
+        # config.xml replaced by a link to a file only root can read: the
+        # copy postinst keeps aside is made by the service user, so it
+        # fails, and root's file stays out of the package's state folder.
+        grid = "/opt/omero/web/omero-web/etc/grid"
+        host.sh(
+            f"runuser -u omero-web -- sh -c 'cp {grid}/config.xml {grid}/real.xml && "
+            f"ln -sf /etc/shadow {grid}/config.xml'"
+        )
+        preseed(host, prefix="")
+        reconfigure(host, check=False)
+        leaked = host.sh("grep -rl '^root:' /var/lib/omero-web || true")
+        assert leaked.strip() == "", f"root's file copied by postinst: {leaked}"
