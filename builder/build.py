@@ -1,8 +1,9 @@
-"""One build: a short list of verb-named steps over a BuildConfig."""
+"""One build: a short list of verb-named steps over a context (context.py)."""
 
 from __future__ import annotations
 
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +11,17 @@ import docker
 
 from builder.config import BuildConfig
 from builder.container import Container, docker_client
+from builder.context import BuildContext, HostContext
 from builder.icepy import provide_icepy_wheel, resolve_given_wheel
-from builder.images import BaseSource, ensure_base_image, ensure_build_image
-from builder.package import Artifacts, assemble_source, build_deb, collect_artifacts, run_lintian
-from builder.paths import BUILD_SCRATCH, PIP_CACHE
+from builder.images import provide_base_image, provide_build_image
+from builder.package import (
+    Artifacts,
+    assemble_source,
+    build_deb,
+    collect_artifacts,
+    run_lintian,
+)
+from builder.paths import BUILD_SCRATCH, PIP_CACHE, artifact_stem
 from builder.progress import Progress
 from builder.pypi import check_release_exists
 from builder.runner import Runner
@@ -35,61 +43,59 @@ def build(
 ) -> BuildResult:
     runner = runner or Runner(progress.log)
     with progress.step("check inputs"):
-        given_wheel = resolve_given_wheel(config)
+        icepy_wheel = resolve_given_wheel(config)
         check_release_exists(config.network.index_url, "omero-web", config.omero_web_version)
     if client is None:
         with closing(docker_client()) as own_client:
-            return build_with(config, progress, own_client, runner, given_wheel)
-    return build_with(config, progress, client, runner, given_wheel)
+            return build_with(HostContext(config, own_client, runner, progress, icepy_wheel))
+    return build_with(HostContext(config, client, runner, progress, icepy_wheel))
 
 
-def build_with(
-    config: BuildConfig,
-    progress: Progress,
-    client: docker.DockerClient,
-    runner: Runner,
-    given_wheel: Path | None,
-) -> BuildResult:
-    with progress.step(f"base image for {config.target.name}"):
-        base = ensure_base_image(
-            client,
-            BaseSource.for_target(config.target, config.mirror, config.security_mirror),
-            runner,
-            cache_dir=config.cache_dir,
-            refresh=config.refresh_base,
-            say=progress.say,
-        )
+def build_with(host: HostContext) -> BuildResult:
+    progress = host.progress
+    with progress.step(f"base image for {host.config.target.name}"):
+        base_image = provide_base_image(host)
     with progress.step("build image"):
-        build_image = ensure_build_image(
-            client, base, config.target, config.network, progress.log, config.cache_dir
-        )
-    pip_cache = config.cache_dir / "pip" / config.target.name
-    pip_cache.mkdir(parents=True, exist_ok=True)
-    with Container(
-        client,
-        build_image,
-        log=progress.log,
-        name_prefix=f"omero-web-deb-build-{config.target.name}",
-        environment={"DEBIAN_FRONTEND": "noninteractive", **config.network.environment},
-        volumes={str(pip_cache): {"bind": str(PIP_CACHE), "mode": "rw"}},
-        scratch=BUILD_SCRATCH,
-        keep=config.keep_containers,
-    ) as container:
-        install_ca_certificates(container, config.network.ca_certificates)
-        with progress.step("IcePy wheel"):
-            wheel = provide_icepy_wheel(container, config, given_wheel)
-        with progress.step("venv"):
-            requirements = create_venv(container, config, wheel)
-            check_no_build_paths(container)
-        with progress.step("debian package"):
-            source = assemble_source(container, config, requirements)
-            build_deb(container, config, source)
-        with progress.step("lintian"):
-            progress.say(f"    lintian: {run_lintian(container, config)}")
-        with progress.step("copy artifacts"):
-            artifacts = collect_artifacts(container, config, config.output_dir)
+        build_image = provide_build_image(host, base_image)
+    with build_container(host, build_image) as context:
+        artifacts = build_in_container(context)
     return BuildResult(artifacts, tuple(progress.timings))
 
 
+def build_in_container(context: BuildContext) -> Artifacts:
+    progress = context.progress
+    install_ca_certificates(context)
+    with progress.step("IcePy wheel"):
+        provide_icepy_wheel(context)
+    with progress.step("venv"):
+        requirements = create_venv(context)
+        check_no_build_paths(context)
+    with progress.step("debian package"):
+        assemble_source(context, requirements)
+        build_deb(context)
+    with progress.step("lintian"):
+        progress.say(f"    lintian: {run_lintian(context)}")
+    with progress.step("copy artifacts"):
+        return collect_artifacts(context)
+
+
+@contextmanager
+def build_container(host: HostContext, image: str) -> Iterator[BuildContext]:
+    """The build container, removed afterwards; pip's cache is the host's."""
+    host.pip_cache_dir.mkdir(parents=True, exist_ok=True)
+    with Container(
+        host.client,
+        image,
+        log=host.progress.log,
+        name_prefix=f"omero-web-deb-build-{host.config.target.name}",
+        environment={"DEBIAN_FRONTEND": "noninteractive", **host.config.network.environment},
+        volumes={str(host.pip_cache_dir): {"bind": str(PIP_CACHE), "mode": "rw"}},
+        scratch=BUILD_SCRATCH,
+        keep=host.config.keep_containers,
+    ) as container:
+        yield host.with_container(container)
+
+
 def log_path_for(config: BuildConfig) -> Path:
-    return config.output_dir / f"omero-web_{config.package_version}_amd64.build.log"
+    """Where the build log ends up: beside the artifacts, named like them."""
+    return config.output_dir / f"{artifact_stem(config.package_version)}.build.log"

@@ -40,7 +40,12 @@ def default_cache_dir(environ: os._Environ[str] | dict[str, str]) -> Path:
 
 
 def source_date_epoch(environ: os._Environ[str] | dict[str, str], project_root: Path) -> int:
-    """SOURCE_DATE_EPOCH if set, else the last commit's time, else now."""
+    """SOURCE_DATE_EPOCH if set, else the last commit's time, else now.
+
+    A plain subprocess, not the Runner: this is part of computing the
+    configuration, before the build log it would write to exists, and git
+    failing (no checkout, no git) is an expected answer, not a build error.
+    """
     if environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(environ["SOURCE_DATE_EPOCH"])
     try:

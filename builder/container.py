@@ -13,19 +13,18 @@ import shlex
 import tarfile
 import time
 import uuid
-from collections import deque
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 import docker.errors
 from docker.models.containers import Container as DockerContainer
 from docker.types import Mount
 
-from builder.errors import CommandFailed, DockerUnavailable
-from builder.runner import LogFn
+from builder.errors import DockerUnavailable
+from builder.runner import CommandOutput, CommandResult, CommandTarget, LogFn
 
 
 def docker_client() -> docker.DockerClient:
@@ -52,6 +51,27 @@ def scratch_mounts(paths: Sequence[str]) -> list[Mount]:
     fuse-overlayfs: 100 s against 23 s to unpack the package), and unlike a
     tmpfs, `docker cp` sees it."""
     return [Mount(target=path, source=None, type="volume") for path in paths]
+
+
+class ContainerLike(CommandTarget, Protocol):
+    """What the build steps use of a container: the real one below, or a
+    recording stand-in in the unit tests (tests/unit/fakes.py)."""
+
+    name: str
+
+    def sh(self, script: str, *, check: bool = True, hint: str = "") -> CommandResult: ...
+
+    def copy_into(self, source: Path, destination: PurePosixPath) -> None: ...
+
+    def write_file(self, path: PurePosixPath, content: bytes, mode: int = 0o644) -> None: ...
+
+    def write_tree(
+        self, destination: PurePosixPath, files: Mapping[PurePosixPath, tuple[bytes, int]]
+    ) -> None: ...
+
+    def copy_out(self, source: PurePosixPath, destination: Path) -> Path: ...
+
+    def commit(self, repository: str, tag: str) -> str: ...
 
 
 class Container:
@@ -131,12 +151,12 @@ class Container:
         argv: Sequence[str],
         *,
         env: Mapping[str, str] | None = None,
-        workdir: str | PurePosixPath | None = None,
+        workdir: str | PurePath | None = None,
         user: str = "",
         check: bool = True,
         hint: str = "",
-    ) -> str:
-        """Run argv in the container; log and return its output."""
+    ) -> CommandResult:
+        """Run argv in the container; `env` adds to the container's environment."""
         argv = [str(a) for a in argv]
         self.log(f"+ [{self.name}] " + shlex.join(argv))
         api = self.client.api
@@ -147,28 +167,19 @@ class Container:
             workdir=str(workdir) if workdir else None,
             user=user,
         )["Id"]
-        tail: deque[str] = deque(maxlen=25)
-        chunks: list[str] = []
-        pending = ""
-        for chunk in api.exec_start(exec_id, stream=True):
-            text = chunk.decode("utf-8", errors="replace")
-            chunks.append(text)
-            pending += text
-            *complete, pending = pending.split("\n")
-            for line in complete:
-                self.log(line)
-                tail.append(line)
-        if pending:
-            self.log(pending)
-            tail.append(pending)
+        output = CommandOutput(self.log)
+        # demux: each frame comes as (stdout, stderr), one of them None.
+        for stdout, stderr in api.exec_start(exec_id, stream=True, demux=True):
+            if stdout:
+                output.add(stdout, stderr=False)
+            if stderr:
+                output.add(stderr, stderr=True)
         returncode = api.exec_inspect(exec_id)["ExitCode"]
-        if check and returncode != 0:
-            raise CommandFailed(argv, returncode, "\n".join(tail), hint)
-        return "".join(chunks)
+        return output.finish(argv, returncode, check=check, hint=hint)
 
-    def sh(self, script: str, **kwargs: Any) -> str:
+    def sh(self, script: str, *, check: bool = True, hint: str = "") -> CommandResult:
         """Run a shell snippet with `set -eu`; for pipes and redirections."""
-        return self.call(["sh", "-euc", script], **kwargs)
+        return self.call(["sh", "-euc", script], check=check, hint=hint)
 
     def copy_into(self, source: Path, destination: PurePosixPath) -> None:
         """Copy a host file or folder into the destination folder."""

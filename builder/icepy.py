@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from builder.config import ICEPY_VERSION, BuildConfig
-from builder.container import Container
+from builder.context import BuildContext
 from builder.errors import CommandFailed, NetworkError, UsageError
 from builder.locks import cache_lock
-from builder.paths import ICEPY_WORK, WHEEL_DIR
+from builder.paths import ARCHITECTURE
 from builder.targets import Target
 
 PATCHES_DIR = Path(__file__).parent / "patches" / "icepy"
@@ -74,7 +74,9 @@ def check_wheel_for_target(filename: str, target: Target) -> None:
             "or leave out --icepy-wheel to build one"
         )
     if not any(p.endswith("x86_64") for p in wheel.platform_tags):
-        raise UsageError(f"{filename} is for {', '.join(wheel.platform_tags)}, not x86_64 (amd64)")
+        raise UsageError(
+            f"{filename} is for {', '.join(wheel.platform_tags)}, not x86_64 ({ARCHITECTURE})"
+        )
 
 
 def patch_series() -> list[Path]:
@@ -132,9 +134,10 @@ def resolve_given_wheel(config: BuildConfig) -> Path | None:
     return fetch_given_wheel(config.icepy_wheel, config.cache_dir)
 
 
-def build_icepy_wheel(container: Container, config: BuildConfig) -> Path:
+def build_icepy_wheel(context: BuildContext) -> Path:
     """Compile the patched sdist in the build container; return the cached wheel."""
-    work = ICEPY_WORK
+    container, config = context.container, context.config
+    work = context.icepy_work
     source = work / f"zeroc-ice-{ICEPY_VERSION}"
     container.call(["mkdir", "-p", str(work / "dist")])
     # A throwaway venv with the build tools: the target's python3 has no pip.
@@ -178,7 +181,7 @@ def build_icepy_wheel(container: Container, config: BuildConfig) -> Path:
             str(work / "dist"),
         ]
     )
-    wheels = container.call(["sh", "-c", f"ls {work}/dist/*.whl"]).split()
+    wheels = container.call(["sh", "-c", f"ls {work}/dist/*.whl"]).stdout.split()
     if len(wheels) != 1:
         raise CommandFailed(["icepy_build.py"], 1, f"expected one wheel, found: {wheels}")
     built = PurePosixPath(wheels[0])
@@ -193,16 +196,16 @@ def build_icepy_wheel(container: Container, config: BuildConfig) -> Path:
     return entry / built.name
 
 
-def provide_icepy_wheel(
-    container: Container, config: BuildConfig, given: Path | None
-) -> PurePosixPath:
-    """Put the IcePy wheel into the container; return its path there."""
-    wheel = given or cached_wheel(config.cache_dir, config.target)
+def provide_icepy_wheel(context: BuildContext) -> PurePosixPath:
+    """Put the IcePy wheel into the container (the given one, the cached
+    one, or one built now); return its path there."""
+    config = context.config
+    wheel = context.icepy_wheel or cached_wheel(config.cache_dir, config.target)
     if wheel is None:
-        with cache_lock(config.cache_dir, f"icepy-{cache_key(config.target)}", container.log):
+        with cache_lock(
+            config.cache_dir, f"icepy-{cache_key(config.target)}", context.progress.log
+        ):
             # Another build may have made it while this one waited.
-            wheel = cached_wheel(config.cache_dir, config.target) or build_icepy_wheel(
-                container, config
-            )
-    container.copy_into(wheel, WHEEL_DIR)
-    return WHEEL_DIR / wheel.name
+            wheel = cached_wheel(config.cache_dir, config.target) or build_icepy_wheel(context)
+    context.container.copy_into(wheel, context.wheel_dir)
+    return context.wheel_dir / wheel.name

@@ -22,12 +22,13 @@ import docker.errors
 
 from builder.config import NetworkSettings
 from builder.container import Container
+from builder.context import HostContext
 from builder.errors import CommandFailed, ImageUnavailable, KeyringUnavailable, NetworkError
 from builder.keyrings import KEYRING_PACKAGES, download, ensure_keyring, verified_release
 from builder.locks import cache_lock
 from builder.runner import LogFn, Runner
 from builder.targets import Target
-from builder.trust import install_ca_certificates
+from builder.trust import trust_ca_certificates
 
 IMAGE_REPOSITORY = "omero-web-deb/base"
 BUILD_IMAGE_REPOSITORY = "omero-web-deb/build"
@@ -139,6 +140,32 @@ def check_suites(source: BaseSource, keyring: Path, runner: Runner) -> None:
             ) from e
 
 
+def provide_base_image(context: HostContext) -> str:
+    """The target's base image: cached, pulled or bootstrapped."""
+    config = context.config
+    return ensure_base_image(
+        context.client,
+        BaseSource.for_target(config.target, config.mirror, config.security_mirror),
+        context.runner,
+        cache_dir=config.cache_dir,
+        refresh=config.refresh_base,
+        say=context.progress.say,
+    )
+
+
+def provide_build_image(context: HostContext, base_image: str) -> str:
+    """The base plus the build tools: cached or made now."""
+    config = context.config
+    return ensure_build_image(
+        context.client,
+        base_image,
+        config.target,
+        config.network,
+        context.progress.log,
+        config.cache_dir,
+    )
+
+
 def ensure_base_image(
     client: docker.DockerClient,
     source: BaseSource,
@@ -230,7 +257,7 @@ def bootstrap_image(
         for path, mode in ((Path(work), 0o755), (readable, 0o755), (keyring, 0o644)):
             path.chmod(mode)
         if shutil.which("mmdebstrap"):
-            runner.run(
+            runner.call(
                 [
                     "mmdebstrap",
                     "--variant=apt",
@@ -244,7 +271,7 @@ def bootstrap_image(
             )
         elif shutil.which("debootstrap"):
             rootfs = Path(work) / "rootfs"
-            runner.run(
+            runner.call(
                 [
                     "debootstrap",
                     "--variant=minbase",
@@ -258,10 +285,10 @@ def bootstrap_image(
             )
             # debootstrap knows one suite: add the other two, and their updates.
             (rootfs / "etc/apt/sources.list").write_text("\n".join(source.apt_lines()) + "\n")
-            runner.run(["chroot", str(rootfs), "apt-get", "update", "-q"])
-            runner.run(["chroot", str(rootfs), "apt-get", "dist-upgrade", "-y", "-q"])
-            runner.run(["chroot", str(rootfs), "apt-get", "clean"])
-            runner.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."])
+            runner.call(["chroot", str(rootfs), "apt-get", "update", "-q"])
+            runner.call(["chroot", str(rootfs), "apt-get", "dist-upgrade", "-y", "-q"])
+            runner.call(["chroot", str(rootfs), "apt-get", "clean"])
+            runner.call(["tar", "-C", str(rootfs), "-cf", str(tarball), "."])
         else:
             raise CommandFailed(
                 ["mmdebstrap"],
@@ -298,7 +325,7 @@ def _ensure_build_image(
         return tag
     apt_env = {"DEBIAN_FRONTEND": "noninteractive", **network.environment}
     with Container(client, base_tag, log=log, environment=apt_env) as container:
-        install_ca_certificates(container, network.ca_certificates)
+        trust_ca_certificates(container, network.ca_certificates)
         container.call(["apt-get", "update", "-q"])
         container.call(
             ["apt-get", "install", "-y", "-q", "--no-install-recommends", *BUILD_PACKAGES]

@@ -26,14 +26,16 @@ from debian.deb822 import Packages, Release
 from debian.debfile import DebError, DebFile
 
 from builder.errors import CommandFailed, KeyringUnavailable, NetworkError
+from builder.paths import ARCHITECTURE
 from builder.runner import Runner
 from builder.targets import DEBIAN_KEYRING, DEBIAN_MIRROR, Target
 
 # Where Debian keeps Ubuntu's keys.
 KEYRING_PACKAGES = {"ubuntu": "ubuntu-keyring", "debian": "debian-archive-keyring"}
 KEYRING_SUITE = "trixie"
-# The index apt itself reads (binary-all is not, and mirrors let it lag).
-INDEX = "main/binary-amd64/Packages.xz"
+# The index apt itself reads on the build host, which is of the package's
+# architecture (binary-all is not read, and mirrors let it lag).
+INDEX = f"main/binary-{ARCHITECTURE}/Packages.xz"
 # gpgv status words that void an InRelease, whatever else signed it.
 REFUSED_SIGNATURES = {"BADSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "KEYEXPIRED"}
 
@@ -126,11 +128,11 @@ def verified_release(inrelease: bytes, keyring: Path, url: str, runner: Runner) 
         signed.write_bytes(inrelease)
         plain = Path(work) / "Release"
         try:
-            status = runner.run(
+            status = runner.call(
                 ["gpgv", "--status-fd", "1", "--keyring", str(keyring), "--output", str(plain),
                  str(signed)],
                 check=False,
-            )  # fmt: skip
+            ).stdout  # fmt: skip
         except CommandFailed as e:
             raise KeyringUnavailable("gpgv is not installed: apt-get install gpgv") from e
         if not signature_accepted(status) or not plain.is_file():

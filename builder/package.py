@@ -13,11 +13,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from builder.config import BuildConfig
-from builder.container import Container
+from builder.context import BuildContext
 from builder.debian_tree import DebianFile, render_debian_tree
 from builder.lintian_overrides import OVERRIDES, for_lintian
-from builder.paths import BUILD_ROOT, PACKAGE_NAME, source_dir
+
+# What a build leaves in the output folder, after the artifact stem: what
+# dpkg-buildpackage writes, and lintian's report.
+ARTIFACT_SUFFIXES = (".deb", ".buildinfo", ".changes", ".lintian.txt")
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,13 @@ class Artifacts:
     lintian_report: Path
 
 
-def deb_filename(config: BuildConfig) -> str:
-    return f"{PACKAGE_NAME}_{config.package_version}_amd64.deb"
-
-
-def assemble_source(container: Container, config: BuildConfig, requirements: str) -> PurePosixPath:
-    source = source_dir(config.package_version)
+def assemble_source(context: BuildContext, requirements: str) -> None:
+    """debian/ and the venv's pinned requirements, in the source folder."""
+    container, source = context.container, context.source_dir
     container.call(["rm", "-rf", str(source)])
-    tree = render_debian_tree(config)
-    lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).strip()
+    tree = render_debian_tree(context.config)
+    # The overrides are fitted to the lintian that will read them.
+    lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).stdout.strip()
     overrides = tree[PurePosixPath(OVERRIDES)]
     tree[PurePosixPath(OVERRIDES)] = DebianFile(
         for_lintian(overrides.text, lintian), overrides.mode
@@ -43,34 +43,34 @@ def assemble_source(container: Container, config: BuildConfig, requirements: str
     files = {PurePosixPath("debian") / name: (f.text.encode(), f.mode) for name, f in tree.items()}
     files[PurePosixPath("requirements.txt")] = (requirements.encode(), 0o644)
     container.write_tree(source, files)
-    return source
 
 
-def build_deb(container: Container, config: BuildConfig, source: PurePosixPath) -> None:
-    container.call(
-        ["dpkg-buildpackage", "-b", "-us", "-uc", f"-j{config.jobs}"],
-        workdir=source,
-        env={"DEB_BUILD_OPTIONS": f"parallel={config.jobs}"},
+def build_deb(context: BuildContext) -> None:
+    jobs = context.config.jobs
+    context.container.call(
+        ["dpkg-buildpackage", "-b", "-us", "-uc", f"-j{jobs}"],
+        workdir=context.source_dir,
+        env={"DEB_BUILD_OPTIONS": f"parallel={jobs}"},
     )
 
 
-def run_lintian(container: Container, config: BuildConfig) -> str:
+def run_lintian(context: BuildContext) -> str:
     """Write lintian's findings beside the .changes and return a one-line
     summary.  It never fails the build by itself: the tests hold the
     package to no errors."""
-    changes = BUILD_ROOT / f"{PACKAGE_NAME}_{config.package_version}_amd64.changes"
-    report = BUILD_ROOT / f"{PACKAGE_NAME}_{config.package_version}_amd64.lintian.txt"
-    if not config.lintian:
-        container.write_file(report, b"lintian was skipped for this build (--no-lintian)\n")
+    changes = context.artifact(".changes")
+    report = context.artifact(".lintian.txt")
+    if not context.config.lintian:
+        context.container.write_file(report, b"lintian was skipped for this build (--no-lintian)\n")
         return "skipped (--no-lintian)"
     # The first line names the lintian that checked: a report with no
     # findings is then still evidence that it ran.
-    container.sh(
+    context.container.sh(
         f'{{ echo "# $(lintian --version) on {changes.name}"; '
         f"lintian --display-info --pedantic --fail-on none --tag-display-limit 0 {changes}; "
         f"}} > {report} 2>&1"
     )
-    return summarise_lintian(container.call(["cat", str(report)]))
+    return summarise_lintian(context.container.call(["cat", str(report)]).stdout)
 
 
 def summarise_lintian(report: str) -> str:
@@ -84,17 +84,17 @@ def summarise_lintian(report: str) -> str:
     )
 
 
-def collect_artifacts(container: Container, config: BuildConfig, output_dir: Path) -> Artifacts:
+def collect_artifacts(context: BuildContext) -> Artifacts:
     """Copy the results out; the output folder gets whole files or none."""
-    stem = f"{PACKAGE_NAME}_{config.package_version}_amd64"
-    names = [f"{stem}.deb", f"{stem}.buildinfo", f"{stem}.changes", f"{stem}.lintian.txt"]
+    output_dir = context.output_dir
+    names = [context.artifact(suffix).name for suffix in ARTIFACT_SUFFIXES]
     output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
         dir=output_dir, prefix=f".partial-{uuid.uuid4().hex[:6]}-"
     ) as partial:
-        for name in names:
-            container.copy_out(BUILD_ROOT / name, Path(partial))
+        for suffix in ARTIFACT_SUFFIXES:
+            context.container.copy_out(context.artifact(suffix), Path(partial))
         for name in names:
             shutil.move(Path(partial) / name, output_dir / name)
-    paths = [output_dir / name for name in names]
-    return Artifacts(deb=paths[0], others=tuple(paths[1:3]), lintian_report=paths[3])
+    deb, *others, report = [output_dir / name for name in names]
+    return Artifacts(deb=deb, others=tuple(others), lintian_report=report)

@@ -10,34 +10,38 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from builder.config import ICEPY_VERSION, BuildConfig
-from builder.container import Container
-from builder.errors import BuildError
-from builder.paths import BUILD_PATH_MARKERS, VENV, WHEEL_DIR
+from builder.config import ICEPY_VERSION
+from builder.context import BuildContext
+from builder.errors import BuildError, CommandFailed
+from builder.paths import BUILD_PATH_MARKERS, VENV
 
 # Optional back ends the debconf questions can switch on: gevent workers and
 # the Redis session store (upstream's "redis" extra).
 EXTRA_REQUIREMENTS = ("gevent",)
 # Build tools that must not stay in the shipped venv.
 BUILD_ONLY = ("pip", "setuptools", "wheel")
+VENV_PYTHON = str(VENV / "bin" / "python")
 
 
-def target_interpreter(container: Container, config: BuildConfig) -> PurePosixPath:
+def target_interpreter(context: BuildContext) -> PurePosixPath:
     """The real file behind /usr/bin/python3, checked against the target table."""
-    real = PurePosixPath(container.call(["readlink", "-f", "/usr/bin/python3"]).strip())
-    if real.name != f"python{config.target.python}":
+    target = context.config.target
+    found = context.container.call(["readlink", "-f", "/usr/bin/python3"]).stdout
+    real = PurePosixPath(found.strip())
+    if real.name != f"python{target.python}":
         raise BuildError(
-            f"{config.target.name} should have Python {config.target.python}, but its "
+            f"{target.name} should have Python {target.python}, but its "
             f"/usr/bin/python3 is {real}: the base image is not the target's; remove it "
             "with `docker rmi` and build again"
         )
     return real
 
 
-def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosixPath) -> str:
+def create_venv(context: BuildContext) -> str:
     """Create and fill the venv; return the pinned requirements it holds."""
-    python = target_interpreter(container, config)
-    pip = [str(VENV / "bin" / "python"), "-m", "pip"]
+    container, config = context.container, context.config
+    python = target_interpreter(context)
+    pip = [VENV_PYTHON, "-m", "pip"]
     container.call(["rm", "-rf", str(VENV)])
     container.call([str(python), "-m", "venv", str(VENV)])
     # --find-links rather than the wheel's path: pip then records no
@@ -48,7 +52,7 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
             "install",
             "--no-compile",
             "--find-links",
-            str(WHEEL_DIR),
+            str(context.wheel_dir),
             f"zeroc-ice=={ICEPY_VERSION}",
             f"omero-web[redis]=={config.omero_web_version}",
             *EXTRA_REQUIREMENTS,
@@ -56,21 +60,22 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
         hint="pip could not install omero-web into the venv: check the network, the "
         "proxy variables, PIP_INDEX_URL and --ca-cert",
     )
-    installed_icepy = container.call([*pip, "show", "-f", "zeroc-ice"])
+    installed_icepy = container.call([*pip, "show", "-f", "zeroc-ice"]).stdout
     if f"IcePy.cpython-{config.target.python_abi[2:]}" not in installed_icepy:
         raise BuildError("the venv's IcePy is not the compiled wheel that was provided")
-    frozen = container.call([*pip, "freeze", "--all", "--exclude-editable"])
+    frozen = container.call([*pip, "freeze", "--all", "--exclude-editable"]).stdout
     requirements = "".join(
         line + "\n"
         for line in frozen.splitlines()
         if line and line.split("==")[0].lower() not in BUILD_ONLY
     )
     container.call([*pip, "uninstall", "-y", "-q", *BUILD_ONLY[::-1]], check=False)
-    remaining = container.call(
-        [str(VENV / "bin" / "python"), "-m", "pip", "--version"], check=False
-    )
-    if "pip " in remaining and "No module named pip" not in remaining:
-        raise BuildError(f"pip is still in the venv after uninstalling it: {remaining.strip()}")
+    # Without pip, `python -m pip` fails ("No module named pip", on stderr).
+    remaining = container.call([*pip, "--version"], check=False)
+    if remaining.returncode == 0:
+        raise BuildError(
+            f"pip is still in the venv after uninstalling it: {remaining.stdout.strip()}"
+        )
     container.call(
         ["find", str(VENV), "-name", "__pycache__", "-prune", "-exec", "rm", "-rf", "{}", "+"]
     )
@@ -80,14 +85,18 @@ def create_venv(container: Container, config: BuildConfig, icepy_wheel: PurePosi
     return requirements
 
 
-def check_no_build_paths(container: Container, root: PurePosixPath = VENV) -> None:
+def check_no_build_paths(context: BuildContext) -> None:
     """Fail when a build-time path leaked into any file about to be packaged."""
     argv = ["grep", "-rlF", "--binary-files=text"]
     for marker in BUILD_PATH_MARKERS:
         argv += ["-e", marker]
-    output = container.call([*argv, str(root)], check=False).strip()
-    if output:
+    argv.append(str(VENV))
+    # grep exits 0 when it found a marker, 1 when it found none, 2 on error.
+    found = context.container.call(argv, check=False)
+    if found.returncode not in (0, 1):
+        raise CommandFailed(argv, found.returncode, found.output.strip())
+    if found.returncode == 0:
         raise BuildError(
             "build-time paths leaked into packaged files (these would point nowhere on "
-            "the installed host):\n  " + "\n  ".join(output.splitlines()[:20])
+            "the installed host):\n  " + "\n  ".join(found.stdout.splitlines()[:20])
         )

@@ -19,8 +19,9 @@ from debian.deb822 import Packages
 from debian.debian_support import Version
 
 from builder.errors import PackageRejected, RepositoryError, SigningError, UsageError
+from builder.paths import ARCHITECTURE
 from builder.repo.debinfo import PackageInfo, inspect_deb
-from builder.repo.index import ARCHITECTURE, KEYRING_NAME, index_dir, render_sources
+from builder.repo.index import KEYRING_NAME, index_dir, render_sources
 from builder.repo.layout import RepositoryConfig, RepositoryPaths, load_config, parse_suites
 from builder.repo.signing import (
     SigningKey,

@@ -14,6 +14,7 @@ from debian.arfile import ArError
 from debian.debfile import DebFile
 
 from builder.errors import PackageRejected
+from builder.paths import artifact_stem
 from builder.targets import TARGETS
 
 # The target part of our versions: 5.33.2-1~deb12 (builder/config.py).
@@ -50,7 +51,7 @@ def inspect_deb(path: Path) -> PackageInfo:
             lzma.LZMAError) as e:  # fmt: skip
         raise PackageRejected(
             f"{path} is not a Debian binary package ({str(e) or type(e).__name__}): publish the "
-            "omero-web_<version>_amd64.deb that `omero-web-deb build` writes to its output folder"
+            f"{artifact_stem('<version>')}.deb that `omero-web-deb build` writes to its output folder"
         ) from e
     return PackageInfo(path, package, version, architecture, suite)
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shlex
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from builder.errors import CommandFailed
-from builder.runner import Runner
+from builder.paths import ARCHITECTURE
+from builder.runner import TAIL_LINES, Runner
 
 COMPONENT = "main"
-ARCHITECTURE = "amd64"
 INDEX_FILES = ("Packages", "Packages.gz")
 # apt fetches an index by the strongest hash its Release lists
 # (apt-pkg/acquire-item.cc); MD5 and SHA-1 are left out, apt ignores them.
@@ -62,27 +60,18 @@ def sources_file_name(suite: str) -> str:
     return f"omero-web-deb-{suite}.sources"
 
 
-def run_to_file(runner: Runner, argv: Sequence[str], output: Path, *, cwd: Path) -> None:
-    """Run argv with its standard output in a file and its errors logged.
-
-    Runner.run merges the two streams; an index must not hold a warning.
-    """
-    argv = [str(a) for a in argv]
-    runner.log("+ " + shlex.join(argv) + " > " + shlex.quote(str(output)))
-    try:
-        with output.open("wb") as out:
-            proc = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE, check=False)
-    except FileNotFoundError as e:
-        raise CommandFailed(argv, 127, f"{argv[0]}: not installed", _INSTALL_HINT) from e
-    errors = proc.stderr.decode(errors="replace")
-    for line in errors.splitlines():
-        runner.log(line)
-    # apt-ftparchive reports a broken package as "E: ..." and still exits 0.
-    if proc.returncode != 0 or any(line.startswith("E:") for line in errors.splitlines()):
-        raise CommandFailed(argv, proc.returncode, errors.strip()[-2000:], _INSTALL_HINT)
-
-
 _INSTALL_HINT = "apt-ftparchive is in apt-utils: apt-get install apt-utils"
+
+
+def apt_ftparchive(runner: Runner, argv: Sequence[str], output: Path, *, workdir: Path) -> None:
+    """Run apt-ftparchive in `workdir` and write what it prints to `output`:
+    its stdout only, so an index never holds one of its warnings."""
+    result = runner.call(["apt-ftparchive", *argv], workdir=workdir, hint=_INSTALL_HINT)
+    # It reports a broken package as "E: ..." and still exits 0.
+    if any(line.startswith("E:") for line in result.stderr.splitlines()):
+        tail = "\n".join(result.stderr.splitlines()[-TAIL_LINES:])
+        raise CommandFailed(["apt-ftparchive", *argv], 0, tail, _INSTALL_HINT)
+    output.write_text(result.stdout, encoding="utf-8")
 
 
 def write_packages_index(tree: Path, suite: str, runner: Runner, previous: Path | None) -> None:
@@ -93,7 +82,7 @@ def write_packages_index(tree: Path, suite: str, runner: Runner, previous: Path 
     directory = index_dir(tree, suite)
     directory.mkdir(parents=True, exist_ok=True)
     packages = directory / "Packages"
-    run_to_file(runner, ["apt-ftparchive", "packages", f"pool/{suite}"], packages, cwd=tree)
+    apt_ftparchive(runner, ["packages", f"pool/{suite}"], packages, workdir=tree)
     # mtime 0: the same Packages gives the same Packages.gz.
     (directory / "Packages.gz").write_bytes(gzip.compress(packages.read_bytes(), 9, mtime=0))
     link_by_hash(directory, directory)
@@ -133,9 +122,7 @@ def write_release(tree: Path, info: SuiteInfo, runner: Runner) -> Path:
     }
     options = [f"-oAPT::FTPArchive::Release::{name}={value}" for name, value in fields.items()]
     options += ["-oAPT::FTPArchive::Release::MD5=false", "-oAPT::FTPArchive::Release::SHA1=false"]
-    run_to_file(
-        runner, ["apt-ftparchive", *options, "release", f"dists/{info.suite}"], draft, cwd=tree
-    )
+    apt_ftparchive(runner, [*options, "release", f"dists/{info.suite}"], draft, workdir=tree)
     draft.rename(release)
     return release
 

@@ -56,7 +56,7 @@ def create_signing_key(gnupghome: Path, user_id: str, expiry: str, runner: Runne
         *_gpg(gnupghome), "--pinentry-mode", "loopback", "--passphrase", "",
         "--quick-generate-key", user_id, "ed25519", "sign", expiry,
     ]  # fmt: skip
-    runner.run(
+    runner.call(
         argv,
         hint="GnuPG could not create the key: check that gnupg is installed "
         "(apt-get install gnupg) and that --key-expiry is like 2y, 5y or never",
@@ -71,7 +71,7 @@ def secret_key_fingerprints(gnupghome: Path, runner: Runner, key: str = "") -> l
     """Fingerprints of the usable signing keys in GNUPGHOME (matching `key`)."""
     argv = [*_gpg(gnupghome), "--with-colons", "--list-secret-keys"]
     try:
-        out = runner.run([*argv, key] if key else argv)
+        out = runner.call([*argv, key] if key else argv).stdout
     except CommandFailed:
         return []  # gpg exits 2 when nothing matches
     fingerprints: list[str] = []
@@ -113,7 +113,7 @@ def export_public_key(key: SigningKey, output: Path, runner: Runner, *, armor: b
     """The public key, as a keyring apt reads from /etc/apt/keyrings."""
     armor_flag = ["--armor"] if armor else []
     argv = [*_gpg(key.gnupghome), "--yes", *armor_flag, "--output", str(output)]
-    runner.run([*argv, "--export", key.fingerprint])
+    runner.call([*argv, "--export", key.fingerprint])
     if not output.is_file() or output.stat().st_size == 0:
         raise SigningError(f"GnuPG exported nothing for key {key.fingerprint} from {key.gnupghome}")
 
@@ -129,8 +129,8 @@ def sign_release(key: SigningKey, release: Path, runner: Runner) -> tuple[Path, 
     if key.passphrase_file is not None:
         argv += ["--passphrase-file", str(key.passphrase_file)]
     try:
-        runner.run([*argv, "--clearsign", "--output", str(inrelease), str(release)])
-        runner.run([*argv, "--detach-sign", "--armor", "--output", str(detached), str(release)])
+        runner.call([*argv, "--clearsign", "--output", str(inrelease), str(release)])
+        runner.call([*argv, "--detach-sign", "--armor", "--output", str(detached), str(release)])
     except CommandFailed as e:
         raise SigningError(
             f"GnuPG could not sign with key {key.fingerprint} from {key.gnupghome}: if the "
@@ -143,8 +143,8 @@ def verify_release(keyring: Path, release: Path, runner: Runner) -> None:
     """Check both signatures with gpgv against the published keyring only, as apt does."""
     gpgv = ["gpgv", "--keyring", str(keyring.resolve())]
     try:
-        runner.run([*gpgv, str(release.with_name("InRelease"))])
-        runner.run([*gpgv, str(release.with_name("Release.gpg")), str(release)])
+        runner.call([*gpgv, str(release.with_name("InRelease"))])
+        runner.call([*gpgv, str(release.with_name("Release.gpg")), str(release)])
     except CommandFailed as e:
         raise SigningError(
             f"the signatures on {release.parent.name}'s Release do not verify with the "
@@ -156,4 +156,4 @@ def verify_release(keyring: Path, release: Path, runner: Runner) -> None:
 def stop_agent(gnupghome: Path, runner: Runner) -> None:
     """Stop the gpg-agent started for a GNUPGHOME this tool owns."""
     with contextlib.suppress(CommandFailed):  # nothing to stop
-        runner.run(["gpgconf", "--homedir", str(gnupghome), "--kill", "gpg-agent"])
+        runner.call(["gpgconf", "--homedir", str(gnupghome), "--kill", "gpg-agent"])

@@ -21,7 +21,7 @@ from builder.images import BaseSource, ensure_base_image, ensure_build_image
 from builder.paths import OMERODIR, VENV
 from builder.runner import Runner
 from builder.targets import Target
-from builder.trust import install_ca_certificates
+from builder.trust import trust_ca_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 # The builder's own cache: base images' keyrings, IcePy wheels, locks.
@@ -61,15 +61,17 @@ class Host:
 
     container: Container
 
+    # Each returns what a terminal would show: stdout and stderr as they came.
+
     def sh(self, script: str, check: bool = True) -> str:
-        return self.container.call(["sh", "-c", script], check=check)
+        return self.container.call(["sh", "-c", script], check=check).output
 
     def run(self, *argv: str, check: bool = True) -> str:
-        return self.container.call(list(argv), check=check)
+        return self.container.call(list(argv), check=check).output
 
     def exit_code(self, script: str) -> int:
         out = self.container.call(["sh", "-c", f"{script} >/dev/null 2>&1; echo $?"], check=False)
-        return int(out.strip().splitlines()[-1])
+        return int(out.output.strip().splitlines()[-1])
 
     def as_service_user(self, *argv: str, check: bool = True) -> str:
         env = [
@@ -79,7 +81,7 @@ class Host:
         ]
         return self.container.call(
             ["runuser", "-u", "omero-web", "--", "env", *env, *argv], check=check, workdir="/"
-        )
+        ).output
 
     def http_get(
         self, path: str, host: str = "localhost", port: int = 80
@@ -97,7 +99,7 @@ class Host:
                 path,
             ],
             check=False,
-        )
+        ).output
         head, _, body = out.replace("\r\n", "\n").partition("\n\n")
         lines = head.splitlines()
         if not lines or not lines[0].startswith("HTTP/"):
@@ -141,7 +143,7 @@ def network_environment() -> dict[str, str]:
 
 def prepare_sysv_host(host: Host) -> None:
     """The host's CAs, apt lists, curl, and services allowed to start."""
-    install_ca_certificates(host.container, network_from_environment(os.environ).ca_certificates)
+    trust_ca_certificates(host.container, network_from_environment(os.environ).ca_certificates)
     # A container has no init system, and invoke-rc.d then blocks every
     # service start.  Allowing them makes the container behave like a
     # sysvinit host: package scripts start nginx and omero-web through

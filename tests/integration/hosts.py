@@ -123,7 +123,7 @@ class SystemdContainer(Container):
         deadline = time.monotonic() + 60
         state = ""
         while time.monotonic() < deadline:
-            state = self.call(["systemctl", "is-system-running"], check=False).strip()
+            state = self.call(["systemctl", "is-system-running"], check=False).output.strip()
             if state in ("running", "degraded"):
                 return self
             time.sleep(0.5)
@@ -297,6 +297,6 @@ cat answer.html
 def login_attempt(host: Host, path: str = "/webclient/login/") -> tuple[int, str]:
     """POST the login form as a browser does (its CSRF cookie and token, a
     Referer): the status and the page that comes back."""
-    out = host.container.call(["sh", "-c", LOGIN_ATTEMPT, "sh", path], check=False)
+    out = host.container.call(["sh", "-c", LOGIN_ATTEMPT, "sh", path], check=False).output
     code, _, body = out.partition("\n")
     return int(code) if code.isdigit() else 0, body

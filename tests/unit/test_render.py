@@ -5,7 +5,6 @@ from debian.deb822 import Deb822
 
 from builder.config import BuildConfig
 from builder.debian_tree import render_debian_templates
-from builder.package import deb_filename
 from builder.targets import get_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +48,6 @@ def test_control_declares_computed_and_fixed_depends():
     assert "${venv:Depends}" in depends  # the exact python3.X, from debian/rules
     assert "adduser" in depends and "nginx | httpd" in depends
     assert "OMERO.web 5.33.2" in binary["Description"]
-
-
-def test_deb_filename():
-    assert deb_filename(make_config()) == "omero-web_5.33.2-2~deb12_amd64.deb"
 
 
 def test_lintian_summary_counts_each_kind():

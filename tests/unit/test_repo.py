@@ -3,7 +3,6 @@ and, where the host has it, apt-get itself reading the result.  No Docker."""
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
 import os
@@ -34,19 +33,7 @@ pytestmark = [
         not all(shutil.which(tool) for tool in ("apt-ftparchive", "gpg", "gpgv", "dpkg-deb")),
         reason="needs apt-utils, gnupg and dpkg-deb (apt-get install apt-utils gnupg)",
     ),
-    # builder/runner.py leaves each Popen's stdout pipe to the garbage
-    # collector, which warns (ResourceWarning).  Drop this and the fixture
-    # below once Runner.run closes it (`with subprocess.Popen(...) as proc:`).
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _collect_runner_pipes() -> Iterator[None]:
-    """Collect the leaked pipes inside each test, where the filter applies,
-    rather than at the end of the session, where it does not."""
-    yield
-    gc.collect()
 
 
 URL = "http://repo.example/omero-web"
@@ -57,7 +44,7 @@ SUITES = ("bookworm", "trixie")
 
 
 def stop_agent(gnupghome: Path) -> None:
-    """Stop a test's gpg-agent (not with Runner: see _collect_runner_pipes)."""
+    """Stop a test's gpg-agent."""
     subprocess.run(["gpgconf", "--homedir", str(gnupghome), "--kill", "gpg-agent"], check=False)
 
 
@@ -267,10 +254,10 @@ def test_a_publish_that_fails_half_way_leaves_the_served_tree(
     before = snapshot(repo)
 
     class FailsAtOneStep(Runner):
-        def run(self, argv, **kwargs):  # type: ignore[no-untyped-def]
+        def call(self, argv, **kwargs):  # type: ignore[no-untyped-def]
             if failing_step in argv:
                 raise CommandFailed(list(argv), 2, "No space left on device")
-            return super().run(argv, **kwargs)
+            return super().call(argv, **kwargs)
 
     with pytest.raises(BuildError, match="No space left on device"):
         publish(repo, [debs["r2-deb12"]], SigningOptions(), FailsAtOneStep(print))

@@ -1,0 +1,128 @@
+"""The venv step's exact commands, on a recording container (no Docker)."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.errors import BuildError, CommandFailed
+from builder.venv import check_no_build_paths, create_venv, target_interpreter
+from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
+
+PIP = ["/opt/omero/web/venv3/bin/python", "-m", "pip"]
+FREEZE = "Django==4.2.20\nomero-web==5.33.2\npip==24.0\nsetuptools==70.0.0\nwheel==0.43.0\nzeroc-ice==3.6.5\n"
+A_DEBIAN_12_VENV = {
+    "readlink -f /usr/bin/python3": Answer("/usr/bin/python3.11\n"),
+    "pip show -f zeroc-ice": Answer("Files:\n  IcePy.cpython-311-x86_64-linux-gnu.so\n"),
+    "pip freeze": Answer(FREEZE),
+    # Once uninstalled, pip is gone: python says so on stderr and fails.
+    "pip --version": Answer(
+        stderr="/opt/omero/web/venv3/bin/python: No module named pip\n", returncode=1
+    ),
+}
+GREP = [
+    "grep", "-rlF", "--binary-files=text",
+    "-e", "/omero-web-deb-build", "-e", "/root/.cache/pip",
+    "/opt/omero/web/venv3",
+]  # fmt: skip
+
+
+def test_create_venv_runs_exactly_these_commands(tmp_path):
+    container = FakeContainer(A_DEBIAN_12_VENV)
+    create_venv(fake_context(make_config(tmp_path), container))
+    assert container.argvs == [
+        ["readlink", "-f", "/usr/bin/python3"],
+        ["rm", "-rf", "/opt/omero/web/venv3"],
+        ["/usr/bin/python3.11", "-m", "venv", "/opt/omero/web/venv3"],
+        [*PIP, "install", "--no-compile", "--find-links", "/omero-web-deb-build/wheels",
+         "zeroc-ice==3.6.5", "omero-web[redis]==5.33.2", "gevent"],
+        [*PIP, "show", "-f", "zeroc-ice"],
+        [*PIP, "freeze", "--all", "--exclude-editable"],
+        [*PIP, "uninstall", "-y", "-q", "wheel", "setuptools", "pip"],
+        [*PIP, "--version"],
+        ["find", "/opt/omero/web/venv3", "-name", "__pycache__", "-prune",
+         "-exec", "rm", "-rf", "{}", "+"],
+        ["rm", "-f", "/opt/omero/web/venv3/.gitignore"],
+    ]  # fmt: skip
+
+
+def test_pip_install_says_what_to_check_when_it_fails(tmp_path):
+    container = FakeContainer(A_DEBIAN_12_VENV)
+    create_venv(fake_context(make_config(tmp_path), container))
+    install = next(call for call in container.calls if "install" in call.argv)
+    assert install.hint == (
+        "pip could not install omero-web into the venv: check the network, the proxy "
+        "variables, PIP_INDEX_URL and --ca-cert"
+    )
+    # The uninstall may find a tool already gone; the check after it decides.
+    uninstall = next(call for call in container.calls if "uninstall" in call.argv)
+    assert uninstall.check is False
+
+
+def test_the_pinned_requirements_leave_out_the_build_tools(tmp_path):
+    container = FakeContainer(A_DEBIAN_12_VENV)
+    requirements = create_venv(fake_context(make_config(tmp_path), container))
+    assert requirements == "Django==4.2.20\nomero-web==5.33.2\nzeroc-ice==3.6.5\n"
+
+
+def test_a_warning_on_stderr_is_not_a_requirement(tmp_path):
+    answers = {**A_DEBIAN_12_VENV, "pip freeze": Answer(FREEZE, "WARNING: cache is odd\n")}
+    requirements = create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+    assert "WARNING" not in requirements
+
+
+def test_pip_left_in_the_venv_fails_the_build(tmp_path):
+    answers = {**A_DEBIAN_12_VENV, "pip --version": Answer("pip 24.0 from /opt/omero/web/venv3\n")}
+    with pytest.raises(BuildError) as error:
+        create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+    assert str(error.value) == (
+        "pip is still in the venv after uninstalling it: pip 24.0 from /opt/omero/web/venv3"
+    )
+
+
+def test_an_icepy_not_compiled_for_the_target_fails_the_build(tmp_path):
+    answers = {
+        **A_DEBIAN_12_VENV,
+        "pip show -f zeroc-ice": Answer("  IcePy.cpython-310-x86_64-linux-gnu.so\n"),
+    }
+    with pytest.raises(BuildError, match="the venv's IcePy is not the compiled wheel"):
+        create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+
+
+def test_a_base_image_with_another_python_is_refused_with_the_fix(tmp_path):
+    container = FakeContainer({"readlink": Answer("/usr/bin/python3.9\n")})
+    with pytest.raises(BuildError) as error:
+        target_interpreter(fake_context(make_config(tmp_path), container))
+    assert str(error.value) == (
+        "debian-12 should have Python 3.11, but its /usr/bin/python3 is /usr/bin/python3.9: "
+        "the base image is not the target's; remove it with `docker rmi` and build again"
+    )
+
+
+def test_no_build_path_found_passes(tmp_path):
+    container = FakeContainer({"grep": Answer(returncode=1)})
+    check_no_build_paths(fake_context(make_config(tmp_path), container))
+    assert container.calls == [Call(GREP, check=False)]
+
+
+def test_a_leaked_build_path_names_the_files(tmp_path):
+    leaked = (
+        "/opt/omero/web/venv3/lib/python3.11/site-packages/a/RECORD\n/opt/omero/web/venv3/b.pth\n"
+    )
+    container = FakeContainer({"grep": Answer(leaked)})
+    with pytest.raises(BuildError) as error:
+        check_no_build_paths(fake_context(make_config(tmp_path), container))
+    assert str(error.value) == (
+        "build-time paths leaked into packaged files (these would point nowhere on the "
+        "installed host):\n"
+        "  /opt/omero/web/venv3/lib/python3.11/site-packages/a/RECORD\n"
+        "  /opt/omero/web/venv3/b.pth"
+    )
+
+
+def test_grep_failing_is_not_taken_for_a_leak(tmp_path):
+    answer = Answer(stderr="grep: /opt/omero/web/venv3: No such file or directory\n", returncode=2)
+    container = FakeContainer({"grep": answer})
+    with pytest.raises(CommandFailed) as error:
+        check_no_build_paths(fake_context(make_config(tmp_path), container))
+    assert error.value.returncode == 2
+    assert error.value.output_tail == "grep: /opt/omero/web/venv3: No such file or directory"
