@@ -36,7 +36,8 @@ $(VENV)/.installed: pyproject.toml
 deb: $(VENV)/.installed
 	$(BIN)/omero-web-deb build --target $(TARGET) $(BUILD_ARGS)
 
-# The package's helper scripts: Python ones (*.py) for ruff, the rest for shellcheck.
+# The package's helper scripts: Python ones (*.py) for ruff (mypy reads its list
+# from pyproject.toml), the rest for shellcheck.
 PYTHON_SCRIPTS = $(wildcard debian/scripts/*.py)
 SHELL_SCRIPTS = $(filter-out $(PYTHON_SCRIPTS),$(wildcard debian/scripts/*))
 

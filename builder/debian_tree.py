@@ -37,6 +37,10 @@ INCLUDES = {
     # script runs before the package is unpacked (apt's preconfigure), so it
     # carries its own.
     "DEBCONF_ANSWERS_SH": "scripts/debconf-answers.sh",
+    # The config script's reader of config.xml, a Python file of its own so
+    # that ruff, mypy and the unit tests see it; for the same reason as
+    # above, the script carries it, in a here-document.
+    "CONFIG_XML_ANSWERS_PY": "scripts/config-xml-answers.py",
 }
 
 _TOKEN = re.compile(r"@([A-Z][A-Z0-9_]*)@")

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from builder.debian_tree import render_static_files
+from tests.unit.rendered_scripts import load_rendered_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN = ROOT / "debian"
@@ -97,13 +98,11 @@ def test_postinst_stops_debconf_before_the_service_starts():
     assert text.index("\ndb_stop\n") < text.index("#DEBHELPER#")
 
 
-def test_postrm_recognises_the_nginx_site_the_package_writes() -> None:
+def test_postrm_recognises_the_nginx_site_the_package_writes(tmp_path: Path) -> None:
     """postrm removes the site only when its first line is the header
-    omero-web-nginx writes; both must spell it the same."""
-    nginx = re.search(
-        r'^HEADER="(.*)"$', (DEBIAN / "scripts" / "omero-web-nginx").read_text(), re.M
-    )
+    `omero_web_helper.py nginx write` writes; both must spell it the same."""
+    helper = load_rendered_script("omero_web_helper.py", tmp_path)
     postrm = re.search(
         r'^NGINX_SITE_HEADER="(.*)"$', (DEBIAN / "omero-web.postrm").read_text(), re.M
     )
-    assert nginx and postrm and nginx.group(1) == postrm.group(1)
+    assert postrm and postrm.group(1) == helper.HEADER

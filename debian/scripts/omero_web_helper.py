@@ -1,0 +1,635 @@
+"""The omero-web package's own commands, run by the venv's python.
+
+    python3 @LIB_DIR@/omero_web_helper.py COMMAND ...
+
+gunicorn [--daemon]
+    Become OMERO.web's gunicorn master: omero-web.service's ExecStart, and
+    the init script's start (--daemon).  Through `omero-web-cli --python`,
+    which runs it as the service user with OMERODIR, HOME and TMPDIR set.
+nginx write [--default-server] PORT NAME... | nginx disable | nginx is-ours
+    The package's nginx site, checked with `nginx -t` before nginx reloads
+    (postinst, prerm; as root, with python -I).
+nginx-site PORT NAMES DROPIN...
+    Print `omero web config nginx` for the drop-ins' settings (`nginx write`
+    runs it as root, with OMERODIR a private folder).
+drop-all-sessions
+    Empty the session store: every session, live or expired (postinst, when
+    Django's major version changes).  The daily omero-web-clearsessions
+    removes only expired ones.
+
+Only the standard library is imported here: omero, omeroweb and Django are
+imported, from the venv, by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+
+CONFIG_DIR = Path("@CONFIG_DIR@")
+OMERODIR = Path("@OMERODIR@")
+VENV = Path("@VENV@")
+STATE_DIR = Path("@STATE_DIR@")
+
+
+class HelperError(Exception):
+    """A failure the caller is told about in one message (exit status 1)."""
+
+
+def say(message: str) -> None:
+    print(f"omero-web: {message}", file=sys.stderr)
+
+
+# --- gunicorn ---------------------------------------------------------------
+#
+# `omero web start --foreground` runs gunicorn as its child, collects the
+# static files at every start (seconds of Django start-up, even when nothing
+# changed) and exits 0 when gunicorn dies.  `gunicorn` replaces it: it builds
+# gunicorn's command line with the omero CLI's own code (`omero.plugins.web`,
+# the version in the venv), adds --preload for sync workers, sets what
+# `omero web start` sets, and execs gunicorn.  The master is then the unit's
+# main process: a kill -9 of it is a failure that Restart=on-failure
+# restarts at once, and SIGTERM (`systemctl stop`) a clean exit.
+#
+# The command line is worked out, and the static files collected, at a start
+# after a clean stop (the unit's ExecStopPost drops the prepared command
+# then, so `systemctl restart` does all that `omero web start` does) or when
+# config.xml, the venv or this file changed; a restart after a crash reuses
+# them and serves again seconds sooner.
+#
+# --preload: a unit drop-in with Environment=OMERO_WEB_GUNICORN_PRELOAD=no
+# turns it off (apps that open sockets or threads at import).
+
+CONFIG_XML = Path("etc/grid/config.xml")  # under OMERODIR, as the rest here
+PID_FILE = Path("var/django.pid")
+# The command line and environment worked out for the inputs it records;
+# omero-web.service's ExecStopPost and the init script's stop remove it.
+PREPARED_COMMAND = Path("var/omero/gunicorn-command.json")
+WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
+
+
+def inputs(config_xml: Path) -> str:
+    """What the command line and the collected static files depend on: the
+    configuration, the venv's distributions and Python, and this file."""
+    digest = hashlib.sha256(config_xml.read_bytes() if config_xml.exists() else b"")
+    digest.update(Path(__file__).read_bytes())
+    digest.update(sys.version.encode())
+    for site in sorted(Path(sys.prefix).glob("lib/python3*/site-packages")):
+        for entry in sorted(site.glob("*.dist-info")):
+            digest.update(entry.name.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def omeroweb_dir() -> Path:
+    spec = importlib.util.find_spec("omeroweb")
+    if not spec or not spec.submodule_search_locations:
+        raise HelperError(f"omeroweb is not installed in {sys.prefix}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def collect_static() -> None:
+    # As `omero web start` does it: Django's manage.py in omeroweb's folder.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=omeroweb_dir(),
+        check=True,
+    )
+
+
+def gunicorn_command(omerodir: Path) -> dict[str, Any]:
+    """gunicorn's command line and environment as `omero web start
+    --foreground` builds them (importing the settings takes seconds)."""
+    import omeroweb.settings as settings
+    from omero.plugins.web import WebControl
+
+    if settings.APPLICATION_SERVER != settings.WSGITCP:
+        raise HelperError(
+            f"omero.web.application_server is {settings.APPLICATION_SERVER!r}; "
+            f"the service runs only {settings.WSGITCP!r} (gunicorn)"
+        )
+    control = WebControl()
+    no_cli_options = argparse.Namespace(wsgi_args=None, workers=None, worker_connections=None)
+    deprecated = control._deprecated_args(no_cli_options, settings)
+    command = control._build_run_cmd(settings) % {
+        "daemon": "",
+        "base": omerodir,
+        "host": settings.APPLICATION_SERVER_HOST,
+        "port": settings.APPLICATION_SERVER_PORT,
+        "maxrequests": settings.APPLICATION_SERVER_MAX_REQUESTS,
+        "workers": deprecated["workers"],
+        "timeout": settings.WSGI_TIMEOUT,
+        "wsgi_args": deprecated["wsgi_args"],
+    }
+    argv = str(command).split()
+    argv[0] = str(Path(sys.prefix) / "bin" / "gunicorn")
+    # What `omero web start` sets: the URL prefix, and OMERODIR/var/lib on
+    # Python's path (the omero CLI's environment).
+    pythonpath = [os.environ.get("PYTHONPATH", ""), str(omerodir / "var" / "lib")]
+    environment = {"PYTHONPATH": os.pathsep.join(filter(None, pythonpath))}
+    script_name = getattr(settings, "FORCE_SCRIPT_NAME", None)
+    if script_name:
+        environment["SCRIPT_NAME"] = str(script_name)
+    return {"argv": argv, "environment": environment}
+
+
+def prepared(omerodir: Path) -> dict[str, Any]:
+    """The command for the current inputs; static files collected for them."""
+    cache = omerodir / PREPARED_COMMAND
+    current = inputs(omerodir / CONFIG_XML)
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["inputs"] == current:
+            return dict(cached)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    collect_static()
+    command = {"inputs": current, **gunicorn_command(omerodir)}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=cache.parent, delete=False) as new:
+        json.dump(command, new)
+    os.replace(new.name, cache)
+    return command
+
+
+def worker_class(argv: list[str]) -> str:
+    """The worker class gunicorn will use: the last -k/--worker-class wins
+    (omero.web.wsgi_worker_class, or one in omero.web.wsgi_args)."""
+    chosen = "sync"
+    for i, arg in enumerate(argv):
+        if arg in WORKER_CLASS_OPTIONS and i + 1 < len(argv):
+            chosen = argv[i + 1]
+        elif arg.startswith("--worker-class="):
+            chosen = arg.partition("=")[2]
+    return chosen
+
+
+def with_preload(argv: list[str]) -> list[str]:
+    """Sync workers fork from a master that has loaded the app once: a start
+    costs one import of OMERO.web, not one a worker all at once on the same
+    cores (seconds when a crash is being recovered), and the workers share
+    its memory.  Other worker classes (gevent patches the standard library
+    in each worker, before the app) load it themselves."""
+    if os.environ.get("OMERO_WEB_GUNICORN_PRELOAD", "yes") == "no":
+        return argv
+    if worker_class(argv) != "sync" or "--preload" in argv:
+        return argv
+    return [*argv[:-1], "--preload", argv[-1]]
+
+
+def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:
+    """The prepared command line as gunicorn is run: --preload where it
+    applies, --daemon for the init script (gunicorn's own detaching)."""
+    argv = with_preload([str(arg) for arg in argv])
+    return [argv[0], "--daemon", *argv[1:]] if daemon else argv
+
+
+def start_gunicorn(options: argparse.Namespace) -> NoReturn:
+    if "OMERODIR" not in os.environ:
+        raise HelperError("OMERODIR is not set: run this through omero-web-cli --python")
+    omerodir = Path(os.environ["OMERODIR"])
+    command = prepared(omerodir)
+    argv = final_argv(command["argv"], daemon=options.daemon)
+    os.environ.update(command["environment"])
+    os.chdir(omeroweb_dir())
+    # Both callers start only what is not running (systemd: the unit; the
+    # init script checks the pid first): a pid file left by a killed master
+    # is stale, and gunicorn refuses to start while its pid lives.
+    (omerodir / PID_FILE).unlink(missing_ok=True)
+    os.execv(argv[0], argv)
+
+
+# --- nginx-site -------------------------------------------------------------
+#
+# The drop-ins are loaded into a config.xml in an empty private OMERODIR, and
+# the omero CLI's own nginx template is filled from it.  The site nginx's
+# master (root) loads is thus made only from files root owns, never from the
+# live config.xml, which the service user can write: a compromised app
+# cannot put directives in it.  The omero CLI's entry point refuses root to
+# keep root-owned files out of a live OMERODIR; this drives the CLI
+# in-process on a folder of root's own, which is what that check protects.
+
+
+def nginx_site_commands(port: str, names: str, dropins: Sequence[str]) -> list[list[str]]:
+    """The omero CLI commands that print the site for the drop-ins."""
+    commands = [["load", *dropins]] if dropins else []  # no file: load reads stdin
+    commands.append(["web", "config", "nginx", "--http", port, "--servername", names])
+    return commands
+
+
+def print_nginx_site(options: argparse.Namespace) -> int:
+    from omero.cli import CLI, NonZeroReturnCode
+
+    cli = CLI()
+    cli.loadplugins()
+    for command in nginx_site_commands(options.port, options.names, options.dropins):
+        try:
+            cli.invoke(command, strict=True)
+        except NonZeroReturnCode:
+            raise HelperError(f"`omero {' '.join(command)}` failed (above)") from None
+    return 0
+
+
+# --- nginx write | disable | is-ours ----------------------------------------
+#
+# --default-server is the admin's consent (debconf omero-web/default_site):
+# the site becomes nginx's default on PORT, and Debian's own default site is
+# disabled if it is the default there.  That is recorded, and undone when the
+# consent is withdrawn or the site disabled (package removal).
+
+NGINX_SITE = Path("@NGINX_SITE@")
+NGINX_SITE_ENABLED = Path("@NGINX_SITE_ENABLED@")
+DEBIAN_SITE = Path("/etc/nginx/sites-available/default")
+DEBIAN_SITE_ENABLED = Path("/etc/nginx/sites-enabled/default")
+# Holds the port for which Debian's default site was disabled.
+DEBIAN_SITE_DISABLED = STATE_DIR / "nginx-default-site-disabled"
+# The first line of every site written here.  A site without it is the
+# admin's (omero-web/manage_nginx false): never disabled or removed.
+HEADER = "# Written by the omero-web package from its debconf answers (port, names,"
+NOTICE = [
+    HEADER,
+    "# default site) and the settings in @CONFIG_DIR@/*.omero (omero web config nginx).",
+    "# Do not edit: dpkg-reconfigure omero-web rewrites it.  Add directives",
+    "# with omero.web.nginx_server_extra_config in @CONFIG_DIR@/50-local.omero,",
+    "# or answer no to omero-web/manage_nginx and own this file.",
+]
+MAINTENANCE = "error_page 502 @maintenance"
+# grep's [[:space:]]: the ASCII blanks.
+BLANKS = " \t\n\v\f\r"
+BLANK = f"[{BLANKS}]"
+
+
+class Runner(Protocol):
+    def __call__(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
+def run(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """ARGV run from /, its output captured; one that cannot be run exits
+    127, as in the shell."""
+    try:
+        return subprocess.run(
+            list(argv),
+            env=env,
+            cwd="/",
+            capture_output=True,
+            check=False,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+    except OSError as e:
+        return subprocess.CompletedProcess(list(argv), 127, "", f"{argv[0]}: {e.strerror}\n")
+
+
+def site_text(upstream: str, port: str, *, default_server: bool) -> str:
+    """The site: the notice, then upstream's with `listen PORT;` made the
+    default server when asked, and its maintenance page repeated where it
+    works.  Upstream's error_page for that page sits in the location that
+    hands over to @proxy_to_app, where the 502 of a stopped app never
+    reaches it: it is repeated in the @proxy_to_app location
+    (ome/omero-web#112)."""
+    listen = re.compile(rf"({BLANK}*)listen {re.escape(port)};")
+    proxy = re.compile(rf"({BLANK}*)location @proxy_to_app([A-Za-z0-9_]*) {{")
+    lines = list(NOTICE)
+    for line in upstream.split("\n"):
+        if default_server and (found := listen.fullmatch(line)):
+            line = f"{found[1]}listen {port} default_server;"
+        lines.append(line)
+        if found := proxy.fullmatch(line):
+            lines.append(f"{found[1]}    {MAINTENANCE}{found[2]};")
+    return "\n".join(lines)
+
+
+def check_site_text(text: str, port: str, *, default_server: bool) -> None:
+    """Fail unless site_text found what it changes in upstream's site."""
+    lines = text.split("\n")
+    proxy = re.compile(rf"{BLANK}*location @proxy_to_app")
+    if not any(
+        MAINTENANCE in following
+        for i, line in enumerate(lines)
+        if proxy.match(line)
+        for following in lines[i : i + 2]
+    ):
+        raise HelperError(
+            "found no @proxy_to_app location in 'omero web config nginx' for the maintenance page"
+        )
+    if default_server and f"listen {port} default_server;" not in text:
+        raise HelperError(
+            f"found no 'listen {port};' line in 'omero web config nginx' to make the default server"
+        )
+
+
+class Nginx:
+    """The package's nginx site, and Debian's default site as it affects
+    it, on the file system under ROOT (/, or a unit test's folder), with
+    commands (nginx, invoke-rc.d) run by RUN where WHICH finds them."""
+
+    def __init__(
+        self,
+        root: Path = Path("/"),
+        run: Runner = run,
+        which: Callable[[str], str | None] = shutil.which,
+    ) -> None:
+        self.root = root
+        self.run = run
+        self.which = which
+        self.site = self.at(NGINX_SITE)
+        self.enabled = self.at(NGINX_SITE_ENABLED)
+        self.backup = self.site.with_name(self.site.name + ".dpkg-old")
+        self.debian_site = self.at(DEBIAN_SITE)
+        self.debian_enabled = self.at(DEBIAN_SITE_ENABLED)
+        self.debian_disabled = self.at(DEBIAN_SITE_DISABLED)
+
+    def at(self, path: Path) -> Path:
+        return self.root / path.relative_to("/")
+
+    def is_ours(self) -> bool:
+        if not self.site.is_file():
+            return False
+        try:
+            with self.site.open(encoding="utf-8", errors="surrogateescape") as site:
+                return site.readline().rstrip("\n") == HEADER
+        except OSError:
+            return False
+
+    def nginx_check(self) -> subprocess.CompletedProcess[str]:
+        return self.run(["nginx", "-t"])
+
+    def reload(self) -> None:
+        # invoke-rc.d honours policy-rc.d (chroots, image builds); a stopped
+        # nginx reads the new site when it starts.
+        if self.which("invoke-rc.d"):
+            result = self.run(["invoke-rc.d", "nginx", "reload"])
+            sys.stderr.write(result.stdout + result.stderr)
+
+    def debian_site_claims(self, port: str) -> bool:
+        """Debian's default site is the default server on PORT."""
+        if not self.debian_site.is_file():
+            return False
+        listen = re.compile(
+            rf"{BLANK}*listen{BLANK}+([^;{BLANKS}]*:)?{re.escape(port)}{BLANK}[^;]*default_server"
+        )
+        text = self.debian_site.read_text(encoding="utf-8", errors="surrogateescape")
+        return any(listen.match(line) for line in text.split("\n"))
+
+    def debian_site_enabled(self) -> bool:
+        """Enabled the way nginx's postinst enables it, as a link; anything
+        else there is the admin's and left alone."""
+        resolved = Path(os.path.realpath(self.debian_enabled))
+        root = Path(os.path.realpath(self.root))
+        return self.debian_enabled.is_symlink() and resolved == root / DEBIAN_SITE.relative_to("/")
+
+    def restore_debian_site(self, *, check: bool) -> None:
+        """Enable Debian's default site again if it was disabled here,
+        unless nginx would then fail its check (with CHECK; without, nginx is
+        not installed and there is nothing to check)."""
+        if not self.debian_disabled.exists():
+            return
+        if not os.path.lexists(self.debian_enabled) and self.debian_site.is_file():
+            self.debian_enabled.symlink_to(self.debian_site)
+            if check and self.nginx_check().returncode != 0:
+                self.debian_enabled.unlink()
+                say(
+                    "left Debian's default nginx site disabled: enabling it again fails 'nginx -t'."
+                )
+                return
+            say("enabled Debian's default nginx site again.")
+        self.debian_disabled.unlink(missing_ok=True)
+
+    def upstream_site(self, port: str, names: str) -> str:
+        """`omero web config nginx` for the settings in the drop-ins, which
+        only root can write; not from the live config.xml, which the
+        service user can (see nginx-site).  Rendered as root in a private
+        OMERODIR, whose paths are then put back to the real one."""
+        # The files omero-web-apply-config loads: the shell's *.omero.
+        dropins = [
+            str(path)
+            for path in sorted(self.at(CONFIG_DIR).glob("*.omero"))
+            if path.is_file() and not path.name.startswith(".")
+        ]
+        with tempfile.TemporaryDirectory() as private:
+            (Path(private) / "etc" / "grid").mkdir(parents=True)
+            environment = {
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG": "C.UTF-8",
+                "OMERODIR": private,
+                "HOME": private,
+            }
+            python = str(VENV / "bin" / "python3")
+            helper = str(Path(__file__).resolve())
+            result = self.run(
+                [python, "-I", helper, "nginx-site", port, names, *dropins], env=environment
+            )
+        sys.stderr.write(result.stderr)
+        if result.returncode != 0:
+            # The omero CLI reports some failures on its standard output.
+            sys.stderr.write(result.stdout)
+            raise HelperError("could not render the nginx site (above)")
+        return result.stdout.replace(private, str(OMERODIR))
+
+    def write(self, port: str, names: Sequence[str], *, default_server: bool) -> None:
+        """Write the site and enable it; check the whole configuration with
+        `nginx -t`, and only then reload nginx.  A site that fails the check
+        is not activated: everything is put back as it was."""
+        text = site_text(
+            self.upstream_site(port, " ".join(names)), port, default_server=default_server
+        )
+        check_site_text(text, port, default_server=default_server)
+        fd, name = tempfile.mkstemp(prefix=f"{self.site.name}.new.", dir=self.site.parent)
+        new = Path(name)
+        try:
+            with open(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text)
+            new.chmod(0o644)
+            self.activate(new, port, default_server=default_server)
+        finally:
+            new.unlink(missing_ok=True)
+
+    def activate(self, new: Path, port: str, *, default_server: bool) -> None:
+        had_site = self.site.exists()
+        if had_site:
+            shutil.copy2(self.site, self.backup)  # cp -p: mode, times and owner
+            owner = self.site.stat()
+            os.chown(self.backup, owner.st_uid, owner.st_gid)
+        was_enabled = self.enabled.is_symlink()
+        disabled_debian = (
+            default_server and self.debian_site_claims(port) and self.debian_site_enabled()
+        )
+        if disabled_debian:
+            self.debian_enabled.unlink()
+        os.replace(new, self.site)
+        self.enabled.unlink(missing_ok=True)
+        self.enabled.symlink_to(self.site)
+
+        check = self.nginx_check()
+        if check.returncode != 0:
+            if had_site:
+                os.replace(self.backup, self.site)
+            else:
+                self.site.unlink(missing_ok=True)
+            if not was_enabled:
+                self.enabled.unlink(missing_ok=True)
+            if disabled_debian:
+                self.debian_enabled.symlink_to(self.debian_site)
+            output = (check.stdout + check.stderr).rstrip("\n")
+            raise HelperError(
+                "the new nginx site fails 'nginx -t'; nginx keeps its previous configuration:\n"
+                + output
+            )
+        self.backup.unlink(missing_ok=True)
+        if disabled_debian:
+            self.debian_disabled.parent.mkdir(parents=True, exist_ok=True)
+            self.debian_disabled.write_text(f"{port}\n")
+            say(
+                f"disabled Debian's default nginx site: OMERO.web is the default site on port {port}."
+            )
+        elif not (default_server and self.debian_site_claims(port)):
+            self.restore_debian_site(check=True)
+        self.reload()
+
+    def disable(self) -> None:
+        """Disable the site if it is ours, enable Debian's default site again
+        if it was disabled here, and reload nginx.  Run by prerm; postrm has
+        no copy, so Debian's site is linked back even when nginx is no
+        longer installed (only the check and the reload need nginx)."""
+        if not ((self.enabled.is_symlink() and self.is_ours()) or self.debian_disabled.exists()):
+            return
+        if self.is_ours():
+            self.enabled.unlink(missing_ok=True)
+        have_nginx = self.which("nginx") is not None
+        self.restore_debian_site(check=have_nginx)
+        if have_nginx and self.nginx_check().returncode == 0:
+            self.reload()
+
+
+def nginx_command(options: argparse.Namespace) -> int:
+    nginx = Nginx()
+    if options.action == "write":
+        nginx.write(options.port, options.names, default_server=options.default_server)
+    elif options.action == "disable":
+        nginx.disable()
+    elif options.action == "is-ours":
+        return 0 if nginx.is_ours() else 1
+    return 0
+
+
+# --- drop-all-sessions ------------------------------------------------------
+#
+# Every user logs in again.  Upstream's upgrade notes require it for a new
+# Django major version: sessions pickled by one Django need not load in the
+# next.
+
+
+def session_stores(engine: str) -> list[str]:
+    """Where Django's SESSION_ENGINE keeps sessions: "files", "cache",
+    "database" (cached_db: the last two)."""
+    stores = []
+    if engine.endswith(".file"):
+        stores.append("files")
+    if engine.endswith((".cache", ".cached_db")):
+        stores.append("cache")
+    if engine.endswith((".db", ".cached_db")):
+        stores.append("database")
+    return stores
+
+
+def remove_session_files(folder: str, cookie_name: str) -> int:
+    """Remove Django's file sessions (named after the cookie) from FOLDER."""
+    files = glob.glob(os.path.join(folder, glob.escape(cookie_name) + "*"))
+    for name in files:
+        os.remove(name)
+    return len(files)
+
+
+def drop_all_sessions(options: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    stores = session_stores(settings.SESSION_ENGINE)
+    if "files" in stores:
+        removed = remove_session_files(settings.SESSION_FILE_PATH, settings.SESSION_COOKIE_NAME)
+        print(f"omero-web: removed {removed} session files from {settings.SESSION_FILE_PATH}")
+    if "cache" in stores:
+        from django.core.cache import caches
+
+        caches[settings.SESSION_CACHE_ALIAS].clear()
+        print(f"omero-web: cleared the {settings.SESSION_CACHE_ALIAS!r} cache")
+    if "database" in stores:
+        from django.contrib.sessions.models import Session
+
+        removed, _ = Session.objects.all().delete()
+        print(f"omero-web: removed {removed} sessions from the database")
+    return 0
+
+
+# --- command line -----------------------------------------------------------
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="omero_web_helper.py", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True)
+
+    gunicorn = commands.add_parser("gunicorn", help="become OMERO.web's gunicorn master")
+    gunicorn.add_argument(
+        "--daemon",
+        action="store_true",
+        help="gunicorn detaches (the init script); its pid file appears once it serves",
+    )
+    gunicorn.set_defaults(run=start_gunicorn)
+
+    nginx = commands.add_parser("nginx", help="the package's nginx site")
+    actions = nginx.add_subparsers(dest="action", required=True)
+    write = actions.add_parser("write", help="write, check and enable the site; reload nginx")
+    write.add_argument("--default-server", action="store_true")
+    write.add_argument("port", type=port_number)
+    write.add_argument("names", nargs="+", metavar="name")
+    actions.add_parser("disable", help="disable the site; bring back Debian's default site")
+    actions.add_parser("is-ours", help="exit 0 when the site is the package's own")
+    nginx.set_defaults(run=nginx_command)
+
+    site = commands.add_parser("nginx-site", help="print `omero web config nginx`")
+    site.add_argument("port")
+    site.add_argument("names")
+    site.add_argument("dropins", nargs="*", metavar="dropin")
+    site.set_defaults(run=print_nginx_site)
+
+    drop = commands.add_parser("drop-all-sessions", help="empty the session store")
+    drop.set_defaults(run=drop_all_sessions)
+    return top
+
+
+def port_number(value: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", value) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = argument_parser().parse_args(argv)
+    try:
+        status: int = options.run(options)
+    except (HelperError, OSError, subprocess.CalledProcessError) as e:
+        say(str(e))
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
