@@ -45,7 +45,7 @@ def bracketed(host: str) -> str:
 
 
 def server_list(value: str) -> str | None:
-    """omero.web.server_list's JSON [[host, port, name], ...] as the answer
+    """omero.web.server_list's JSON, a list of [host, port, name] lists, as the answer
     writes it: HOST:PORT:NAME, comma-separated, IPv6 hosts in brackets."""
     try:
         servers = json.loads(value)
