@@ -74,7 +74,7 @@ def paste_includes(text: str, debian_dir: Path, where: str) -> str:
         name = match.group(1)
         if name not in INCLUDES:
             return match.group(0)  # a path token alone on a line: fill_paths' business
-        included = (debian_dir / INCLUDES[name]).read_text()
+        included = (debian_dir / INCLUDES[name]).read_text(encoding="utf-8")
         return included if included.endswith("\n") else included + "\n"
 
     return _INCLUDE_LINE.sub(replace, text)
@@ -87,7 +87,7 @@ def render_static_files(debian_dir: Path) -> dict[PurePosixPath, DebianFile]:
     for path in sorted(p for p in debian_dir.rglob("*") if p.is_file()):
         relative = PurePosixPath(path.relative_to(debian_dir).as_posix())
         where = f"debian/{relative}"
-        text = paste_includes(path.read_text(), debian_dir, where)
+        text = paste_includes(path.read_text(encoding="utf-8"), debian_dir, where)
         rendered[relative] = DebianFile(
             fill_paths(text, where, tokens), path.stat().st_mode & 0o777
         )

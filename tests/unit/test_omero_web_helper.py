@@ -145,3 +145,32 @@ def test_session_file_names_are_not_patterns(helper: ModuleType, tmp_path: Path)
     (sessions / "s1x").touch()
     assert helper.remove_session_files(str(sessions), "s[1]") == 1
     assert [p.name for p in sessions.iterdir()] == ["s1x"]
+
+
+def test_the_packages_own_calls_parse(helper: ModuleType) -> None:
+    """The command lines postinst, prerm, the unit and the init script
+    build (debian/): each names its subcommand and arguments as the helper
+    reads them."""
+    from tests.unit.rendered_scripts import rendered_text
+
+    parser = helper.argument_parser()
+    shipped = "\n".join(
+        rendered_text(name)
+        for name in ("omero-web.postinst", "omero-web.prerm", "omero-web.service", "omero-web.init")
+    )
+    for call in (
+        "nginx write",
+        "nginx disable",
+        "gunicorn",
+        "gunicorn --daemon",
+        "drop-all-sessions",
+    ):
+        assert f"omero_web_helper.py {call}" in shipped or f'"$HELPER" {call}' in shipped, call
+    write = parser.parse_args(
+        ["nginx", "write", "--default-server", "80", "localhost", "web.example.org"]
+    )
+    assert write.action == "write" and write.default_server and write.port == "80"
+    assert write.names == ["localhost", "web.example.org"]
+    assert parser.parse_args(["nginx", "disable"]).action == "disable"
+    assert parser.parse_args(["gunicorn", "--daemon"]).daemon is True
+    assert parser.parse_args(["drop-all-sessions"]).run is helper.drop_all_sessions
