@@ -265,6 +265,26 @@ NOTICE = [
     "# or answer no to omero-web/manage_nginx and own this file.",
 ]
 MAINTENANCE = "error_page 502 @maintenance"
+# Static files: OMERO.web versions their URLs (`?_5.33.2`, omeroweb's
+# url_suffix), so a release changes every URL and such a file can be kept a
+# year; an unversioned one (an image a stylesheet names) for an hour.
+STATIC_EXPIRY = [
+    "map $args $omero_web_static_expires {",
+    "    ~^_ 1y;",
+    "    default 1h;",
+    "}",
+    "",
+]
+# Debian's nginx.conf compresses text/html only: the scripts, stylesheets
+# and JSON of OMERO.web are most of a page's bytes.  Left out where the
+# admin's own directives (omero.web.nginx_server_extra_config) set gzip:
+# nginx refuses a directive twice in one block.
+COMPRESSION = [
+    "gzip on;",
+    "gzip_vary on;",
+    "gzip_proxied any;",
+    "gzip_types text/css text/plain text/javascript application/javascript application/json image/svg+xml;",
+]
 # grep's [[:space:]]: the ASCII blanks.
 BLANKS = " \t\n\v\f\r"
 BLANK = f"[{BLANKS}]"
@@ -296,21 +316,29 @@ def run(
 
 
 def site_text(upstream: str, port: str, *, default_server: bool) -> str:
-    """The site: the notice, then upstream's with `listen PORT;` made the
-    default server when asked, and its maintenance page repeated where it
-    works.  Upstream's error_page for that page sits in the location that
+    """The site: the notice and the static files' expiry map, then
+    upstream's with `listen PORT;` made the default server when asked, text
+    compressed, static files' expiry set, and its maintenance page repeated
+    where it works.  Upstream's error_page for that page sits in the location that
     hands over to @proxy_to_app, where the 502 of a stopped app never
     reaches it: it is repeated in the @proxy_to_app location
     (ome/omero-web#112)."""
     listen = re.compile(rf"({BLANK}*)listen {re.escape(port)};")
     proxy = re.compile(rf"({BLANK}*)location @proxy_to_app([A-Za-z0-9_]*) {{")
-    lines = list(NOTICE)
+    sendfile = re.compile(rf"({BLANK}*)sendfile on;")
+    static = re.compile(rf"({BLANK}*)alias {BLANK}*[^;]*;")
+    compress = not re.search(rf"(^|{BLANK})gzip{BLANK}", upstream)
+    lines = [*NOTICE, *STATIC_EXPIRY]
     for line in upstream.split("\n"):
         if default_server and (found := listen.fullmatch(line)):
             line = f"{found[1]}listen {port} default_server;"
         lines.append(line)
         if found := proxy.fullmatch(line):
             lines.append(f"{found[1]}    {MAINTENANCE}{found[2]};")
+        elif found := static.fullmatch(line):
+            lines.append(f"{found[1]}expires $omero_web_static_expires;")
+        elif compress and (found := sendfile.fullmatch(line)):
+            lines.extend(f"{found[1]}{directive}" for directive in COMPRESSION)
     return "\n".join(lines)
 
 

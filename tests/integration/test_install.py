@@ -3,6 +3,7 @@ an admin checks after following the OMERO.web walkthrough."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,10 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
     assert any(n.endswith(".so") and "IcePy" in n for n in names)
     for tool in ("pip", "setuptools", "wheel"):
         assert not [n for n in names if f"/site-packages/{tool}/" in n], f"{tool} left in the venv"
+    # Translations ship compiled only: gettext reads the .mo files.
+    record(target, deb_files=len(names))
+    assert not [n for n in names if n.endswith(".po") and "/LC_MESSAGES/" in n]
+    assert any(n.endswith("/django/conf/locale/de/LC_MESSAGES/django.mo") for n in names)
 
 
 def test_login_page_is_served_through_nginx(installed: Host) -> None:
@@ -111,6 +116,21 @@ def test_login_page_is_served_through_nginx(installed: Host) -> None:
 def test_static_files_are_served_by_nginx_itself(installed: Host) -> None:
     path = "/static/webgateway/css/ome.body.css"
     assert installed.http_get(path)[0] == 200
+    # As the login page names them (?_<omero-web version>): kept a year by
+    # browsers, and sent compressed to those that accept it.
+    login = installed.http_get(LOGIN)[2]
+    versioned = re.search(r'/static/[^"?]+\.css\?_[0-9][^"]*', login)
+    assert versioned, "the login page names no versioned stylesheet"
+    headers = installed.sh(
+        "curl -s -o /dev/null -D - -H 'Host: localhost' -H 'Accept-Encoding: gzip' "
+        f"'http://127.0.0.1{versioned.group(0)}'"
+    ).lower()
+    assert "cache-control: max-age=31536000" in headers, headers
+    assert "content-encoding: gzip" in headers, headers
+    unversioned = installed.sh(
+        f"curl -s -o /dev/null -D - -H 'Host: localhost' 'http://127.0.0.1{path}'"
+    ).lower()
+    assert "cache-control: max-age=3600" in unversioned, unversioned
     installed.run("/etc/init.d/omero-web", "stop")
     try:
         # With the app stopped, nginx still has the file ...

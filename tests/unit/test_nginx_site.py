@@ -172,6 +172,38 @@ def test_write_puts_upstreams_site_in_place_with_the_maintenance_page_fixed(
     assert host.commands[1:] == [["nginx", "-t"], ["invoke-rc.d", "nginx", "reload"]]
 
 
+def test_static_files_are_cached_by_version_and_text_compressed(
+    helper: ModuleType, host: FakeHost, nginx: Any
+) -> None:
+    nginx.write("80", ["localhost"], default_server=False)
+    lines = nginx.site.read_text().splitlines()
+    # In http context (the site is included there), before the server.
+    mapping = lines.index("map $args $omero_web_static_expires {")
+    assert lines[mapping : mapping + 4] == [
+        "map $args $omero_web_static_expires {",
+        "    ~^_ 1y;",
+        "    default 1h;",
+        "}",
+    ]
+    assert mapping < lines.index("server {")
+    alias = next(i for i, line in enumerate(lines) if line.startswith("        alias "))
+    assert lines[alias + 1] == "        expires $omero_web_static_expires;"
+    sendfile = lines.index("    sendfile on;")
+    assert lines[sendfile + 1 : sendfile + 3] == ["    gzip on;", "    gzip_vary on;"]
+    assert any(line.startswith("    gzip_types text/css ") for line in lines)
+
+
+def test_the_admins_own_gzip_directives_are_not_repeated(
+    helper: ModuleType, host: FakeHost, nginx: Any
+) -> None:
+    host.upstream = UPSTREAM.replace(
+        "    sendfile on;\n", "    sendfile on;\n    gzip on;\n    gzip_types text/css;\n"
+    )
+    nginx.write("80", ["localhost"], default_server=False)
+    text = nginx.site.read_text()
+    assert text.count("gzip on;") == 1 and "gzip_vary" not in text
+
+
 def test_upstreams_site_is_rendered_as_root_from_the_dropins_only(
     helper: ModuleType, host: FakeHost, nginx: Any
 ) -> None:
