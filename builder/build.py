@@ -25,8 +25,9 @@ from builder.paths import BUILD_SCRATCH, PIP_CACHE, artifact_stem
 from builder.progress import Progress
 from builder.pypi import check_release_exists
 from builder.runner import Runner
+from builder.static import collect_static
 from builder.trust import install_ca_certificates
-from builder.venv import check_no_build_paths, create_venv
+from builder.venv import check_no_build_paths, compile_bytecode, create_venv, trim_venv
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ def build_in_container(context: BuildContext) -> Artifacts:
         provide_icepy_wheel(context)
     with progress.step("venv"):
         requirements = create_venv(context)
+        progress.say(f"    left out {trim_venv(context)} test and translation folders")
+    with progress.step("static files"):
+        progress.say(f"    {collect_static(context)} files")
+    with progress.step("bytecode"):
+        compile_bytecode(context)
         check_no_build_paths(context)
     with progress.step("debian package"):
         assemble_source(context, requirements)

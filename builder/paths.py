@@ -21,6 +21,9 @@ ARCHITECTURE = "amd64"
 OMERO_WEB_ROOT = PurePosixPath("/opt/omero/web")
 VENV = OMERO_WEB_ROOT / "venv3"
 OMERODIR = OMERO_WEB_ROOT / "omero-web"
+# OMERO.web's static files, collected at build time (builder/static.py):
+# the package's, read-only, served by nginx (omero.web.static_root).
+STATIC_DIR = OMERO_WEB_ROOT / "static"
 CONFIG_DIR = PurePosixPath("/etc/omero-web")
 STATE_DIR = PurePosixPath("/var/lib/omero-web")
 LIB_DIR = PurePosixPath("/usr/lib/omero-web")
@@ -35,6 +38,7 @@ INSTALLED: dict[str, PurePosixPath] = {
     "OMERO_WEB_ROOT": OMERO_WEB_ROOT,
     "VENV": VENV,
     "OMERODIR": OMERODIR,
+    "STATIC_DIR": STATIC_DIR,
     "CONFIG_DIR": CONFIG_DIR,
     "STATE_DIR": STATE_DIR,
     "LIB_DIR": LIB_DIR,

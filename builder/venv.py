@@ -2,18 +2,20 @@
 
 It is created with the target's own interpreter at /opt/omero/web/venv3, so
 no path inside it has to be rewritten and the package can depend on exactly
-that interpreter.  Bytecode is not shipped: postinst compiles it (see
-debian/omero-web.postinst for why).
+that interpreter.  What the service never reads is left out (trim_venv), and
+the bytecode is compiled here and shipped (compile_bytecode): the service
+cannot write the venv, and compiling at install took half a minute.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from builder.config import ICEPY_VERSION
 from builder.context import BuildContext
 from builder.errors import BuildError, CommandFailed
-from builder.paths import BUILD_PATH_MARKERS, VENV
+from builder.paths import BUILD_PATH_MARKERS, STATIC_DIR, VENV
 
 # Optional back ends the debconf questions can switch on: gevent workers and
 # the Redis session store (upstream's "redis" extra).
@@ -21,6 +23,9 @@ EXTRA_REQUIREMENTS = ("gevent",)
 # Build tools that must not stay in the shipped venv.
 BUILD_ONLY = ("pip", "setuptools", "wheel")
 VENV_PYTHON = str(VENV / "bin" / "python")
+# Message catalogs kept: OMERO.web fixes LANGUAGE_CODE to en-gb and has no
+# LocaleMiddleware, so Django reads no other language's catalog.
+KEPT_LANGUAGES = frozenset({"en", "en_GB"})
 
 
 def target_interpreter(context: BuildContext) -> PurePosixPath:
@@ -90,7 +95,7 @@ def check_no_build_paths(context: BuildContext) -> None:
     argv = ["grep", "-rlF", "--binary-files=text"]
     for marker in BUILD_PATH_MARKERS:
         argv += ["-e", marker]
-    argv.append(str(VENV))
+    argv += [str(VENV), str(STATIC_DIR)]
     # grep exits 0 when it found a marker, 1 when it found none, 2 on error.
     found = context.container.call(argv, check=False)
     if found.returncode not in (0, 1):
@@ -100,3 +105,55 @@ def check_no_build_paths(context: BuildContext) -> None:
             "build-time paths leaked into packaged files (these would point nowhere on "
             "the installed host):\n  " + "\n  ".join(found.stdout.splitlines()[:20])
         )
+
+
+def unshipped_folders(folders: Iterable[str]) -> list[str]:
+    """The venv's folders (as `find -type d` lists them) left out of the
+    package: the test suites wheels carry (numpy's, gevent's, greenlet's;
+    django-pipeline even installs a top-level `tests`), and the message
+    catalogs of languages OMERO.web never speaks (Django's contrib apps
+    carry about a hundred each).  Every file costs dpkg time at each install
+    and lintian time at each build; none of these is imported or read by
+    the service."""
+    listed = set(folders)
+    chosen: list[str] = []
+    for folder in sorted(listed):
+        if chosen and folder.startswith(chosen[-1] + "/"):
+            continue  # inside a folder already left out
+        path = PurePosixPath(folder)
+        is_test_suite = path.name == "tests" and "site-packages" in path.parts
+        is_catalog = (
+            path.parent.name == "locale"
+            and path.name not in KEPT_LANGUAGES
+            and f"{folder}/LC_MESSAGES" in listed
+        )
+        if is_test_suite or is_catalog:
+            chosen.append(folder)
+    return chosen
+
+
+def trim_venv(context: BuildContext) -> int:
+    """Remove what the service never reads; return how many folders went."""
+    container = context.container
+    lib = str(VENV / "lib")
+    folders = container.call(["find", lib, "-type", "d"]).stdout.splitlines()
+    unshipped = unshipped_folders(folders)
+    if unshipped:
+        container.call(["rm", "-rf", *unshipped])
+    # The catalogs' sources: gettext reads only the compiled .mo beside them.
+    container.call(["find", lib, "-path", "*/locale/*/LC_MESSAGES/*.po", "-delete"])
+    return len(unshipped)
+
+
+def compile_bytecode(context: BuildContext) -> None:
+    """Compile the venv's bytecode where it is installed, hash-checked (PEP
+    552): no file time enters the package, and a source edited on the host is
+    recompiled rather than served stale.  Forced: the build's own imports
+    (collectstatic) left mtime-based bytecode behind.  A source that does not
+    compile (a wheel's template or test data) gets none, as at runtime;
+    compileall then exits 1 after listing it."""
+    argv = [VENV_PYTHON, "-m", "compileall", "-q", "-f", "-j", "0"]
+    argv += ["--invalidation-mode", "checked-hash", str(VENV / "lib")]
+    result = context.container.call(argv, check=False)
+    if result.returncode not in (0, 1):
+        raise CommandFailed(argv, result.returncode, result.output.strip())

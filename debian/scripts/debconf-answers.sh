@@ -262,6 +262,9 @@ render_dropin() {
         echo "# (config set KEY VALUE) in a later file, e.g. 50-local.omero: every"
         echo "# @CONFIG_DIR@/*.omero file is loaded in name order before each start."
         echo "config set omero.web.server_list $(quote "$(server_list_json "$answer_server_list")")"
+        # Not a question: the static files this package ships (collected
+        # when it was built), which nginx serves.
+        echo "config set omero.web.static_root @STATIC_DIR@"
         if [ -n "$answer_prefix" ]; then
             echo "config set omero.web.prefix $(quote "$answer_prefix")"
             echo "config set omero.web.static_url $(quote "$answer_prefix/static/")"

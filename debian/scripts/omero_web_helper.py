@@ -6,6 +6,10 @@ gunicorn [--daemon]
     Become OMERO.web's gunicorn master: omero-web.service's ExecStart, and
     the init script's start (--daemon).  Through `omero-web-cli --python`,
     which runs it as the service user with OMERODIR, HOME and TMPDIR set.
+apply-config
+    Load the drop-ins @CONFIG_DIR@/*.omero into config.xml, unless nothing
+    changed since the last load (omero-web-apply-config: before each start,
+    and in postinst), as the service user through `omero-web-cli --python`.
 nginx write [--default-server] PORT NAME... | nginx disable | nginx is-ours
     The package's nginx site, checked with `nginx -t` before nginx reloads
     (postinst, prerm; as root, with python -I).
@@ -27,7 +31,6 @@ import argparse
 import glob
 import hashlib
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -55,34 +58,37 @@ def say(message: str) -> None:
 # --- gunicorn ---------------------------------------------------------------
 #
 # `omero web start --foreground` runs gunicorn as its child, collects the
-# static files at every start (seconds of Django start-up, even when nothing
-# changed) and exits 0 when gunicorn dies.  `gunicorn` replaces it: it builds
-# gunicorn's command line with the omero CLI's own code (`omero.plugins.web`,
-# the version in the venv), adds --preload for sync workers, sets what
-# `omero web start` sets, and execs gunicorn.  The master is then the unit's
-# main process: a kill -9 of it is a failure that Restart=on-failure
-# restarts at once, and SIGTERM (`systemctl stop`) a clean exit.
+# static files at every start (seconds of Django start-up) and exits 0 when
+# gunicorn dies.  `gunicorn` replaces it: it builds gunicorn's command line
+# with the omero CLI's own code (`omero.plugins.web`, the version in the
+# venv), adds --preload for sync workers, sets what `omero web start` sets,
+# and runs gunicorn in this very process.  The master is thus the unit's main
+# process: a kill -9 of it is a failure that Restart=on-failure restarts at
+# once, SIGTERM (`systemctl stop`) a clean exit, and it tells systemd when
+# the app is loaded and its port bound (Type=notify).  With --preload, the
+# app's import reuses the settings and the omero library this process has
+# already loaded; other worker classes get a fresh gunicorn (exec).
 #
-# The command line is worked out, and the static files collected, at a start
-# after a clean stop (the unit's ExecStopPost drops the prepared command
-# then, so `systemctl restart` does all that `omero web start` does) or when
-# config.xml, the venv or this file changed; a restart after a crash reuses
-# them and serves again seconds sooner.
+# The static files are the package's, collected when it was built
+# (omero.web.static_root is STATIC_DIR): nothing is collected at a start.
+# An admin who points static_root at a folder of the service's own (for an
+# app installed by hand) gets them collected there, at a start after
+# config.xml, the venv or this file changed.
 #
 # --preload: a unit drop-in with Environment=OMERO_WEB_GUNICORN_PRELOAD=no
 # turns it off (apps that open sockets or threads at import).
 
+STATIC_DIR = Path("@STATIC_DIR@")
 CONFIG_XML = Path("etc/grid/config.xml")  # under OMERODIR, as the rest here
 PID_FILE = Path("var/django.pid")
-# The command line and environment worked out for the inputs it records;
-# omero-web.service's ExecStopPost and the init script's stop remove it.
-PREPARED_COMMAND = Path("var/omero/gunicorn-command.json")
+# What the static files in a folder of the admin's were collected for.
+STATIC_STAMP = Path("var/omero/static-collected")
 WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 
 def inputs(config_xml: Path) -> str:
-    """What the command line and the collected static files depend on: the
-    configuration, the venv's distributions and Python, and this file."""
+    """What collected static files depend on: the configuration, the venv's
+    distributions and Python, and this file."""
     digest = hashlib.sha256(config_xml.read_bytes() if config_xml.exists() else b"")
     digest.update(Path(__file__).read_bytes())
     digest.update(sys.version.encode())
@@ -108,9 +114,28 @@ def collect_static() -> None:
     )
 
 
+def collect_static_where_needed(omerodir: Path, static_root: str) -> None:
+    """Collect the static files unless they are the package's, or were
+    collected into the admin's folder for the current inputs."""
+    if Path(static_root) == STATIC_DIR:
+        return
+    stamp = omerodir / STATIC_STAMP
+    current = f"{static_root}\n{inputs(omerodir / CONFIG_XML)}\n"
+    try:
+        if stamp.read_text() == current:
+            return
+    except OSError:
+        pass
+    collect_static()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
+        new.write(current)
+    os.replace(new.name, stamp)
+
+
 def gunicorn_command(omerodir: Path) -> dict[str, Any]:
     """gunicorn's command line and environment as `omero web start
-    --foreground` builds them (importing the settings takes seconds)."""
+    --foreground` builds them, and the static files' folder."""
     import omeroweb.settings as settings
     from omero.plugins.web import WebControl
 
@@ -134,33 +159,11 @@ def gunicorn_command(omerodir: Path) -> dict[str, Any]:
     }
     argv = str(command).split()
     argv[0] = str(Path(sys.prefix) / "bin" / "gunicorn")
-    # What `omero web start` sets: the URL prefix, and OMERODIR/var/lib on
-    # Python's path (the omero CLI's environment).
-    pythonpath = [os.environ.get("PYTHONPATH", ""), str(omerodir / "var" / "lib")]
-    environment = {"PYTHONPATH": os.pathsep.join(filter(None, pythonpath))}
+    environment = {"PYTHONPATH": os.environ["PYTHONPATH"]}
     script_name = getattr(settings, "FORCE_SCRIPT_NAME", None)
     if script_name:
         environment["SCRIPT_NAME"] = str(script_name)
-    return {"argv": argv, "environment": environment}
-
-
-def prepared(omerodir: Path) -> dict[str, Any]:
-    """The command for the current inputs; static files collected for them."""
-    cache = omerodir / PREPARED_COMMAND
-    current = inputs(omerodir / CONFIG_XML)
-    try:
-        cached = json.loads(cache.read_text())
-        if cached["inputs"] == current:
-            return dict(cached)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    collect_static()
-    command = {"inputs": current, **gunicorn_command(omerodir)}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=cache.parent, delete=False) as new:
-        json.dump(command, new)
-    os.replace(new.name, cache)
-    return command
+    return {"argv": argv, "environment": environment, "static_root": str(settings.STATIC_ROOT)}
 
 
 def worker_class(argv: list[str]) -> str:
@@ -178,9 +181,9 @@ def worker_class(argv: list[str]) -> str:
 def with_preload(argv: list[str]) -> list[str]:
     """Sync workers fork from a master that has loaded the app once: a start
     costs one import of OMERO.web, not one a worker all at once on the same
-    cores (seconds when a crash is being recovered), and the workers share
-    its memory.  Other worker classes (gevent patches the standard library
-    in each worker, before the app) load it themselves."""
+    cores, the first request finds a worker ready, and the workers share the
+    master's memory.  Other worker classes (gevent patches the standard
+    library in each worker, before the app) load it themselves."""
     if os.environ.get("OMERO_WEB_GUNICORN_PRELOAD", "yes") == "no":
         return argv
     if worker_class(argv) != "sync" or "--preload" in argv:
@@ -189,17 +192,35 @@ def with_preload(argv: list[str]) -> list[str]:
 
 
 def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:
-    """The prepared command line as gunicorn is run: --preload where it
-    applies, --daemon for the init script (gunicorn's own detaching)."""
+    """The command line as gunicorn is run: --preload where it applies,
+    --daemon for the init script (gunicorn's own detaching)."""
     argv = with_preload([str(arg) for arg in argv])
     return [argv[0], "--daemon", *argv[1:]] if daemon else argv
 
 
+def add_omerodir_lib(omerodir: Path) -> None:
+    """OMERODIR/var/lib on Python's path, as `omero web start` puts it
+    (apps installed there by hand): for this process, where PYTHONPATH
+    would have put it, and for the processes it starts."""
+    lib = str(omerodir / "var" / "lib")
+    sys.path.insert(1, lib)
+    pythonpath = [os.environ.get("PYTHONPATH", ""), lib]
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, pythonpath))
+
+
+def run_gunicorn_here(argv: list[str]) -> NoReturn:
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = argv
+    run()
+    sys.exit(0)
+
+
 def start_gunicorn(options: argparse.Namespace) -> NoReturn:
-    if "OMERODIR" not in os.environ:
-        raise HelperError("OMERODIR is not set: run this through omero-web-cli --python")
-    omerodir = Path(os.environ["OMERODIR"])
-    command = prepared(omerodir)
+    omerodir = omerodir_from_environment()
+    add_omerodir_lib(omerodir)
+    command = gunicorn_command(omerodir)
+    collect_static_where_needed(omerodir, command["static_root"])
     argv = final_argv(command["argv"], daemon=options.daemon)
     os.environ.update(command["environment"])
     os.chdir(omeroweb_dir())
@@ -207,7 +228,100 @@ def start_gunicorn(options: argparse.Namespace) -> NoReturn:
     # init script checks the pid first): a pid file left by a killed master
     # is stale, and gunicorn refuses to start while its pid lives.
     (omerodir / PID_FILE).unlink(missing_ok=True)
-    os.execv(argv[0], argv)
+    if "--preload" in argv:
+        run_gunicorn_here(argv)
+    else:
+        os.execv(argv[0], argv)
+
+
+# --- apply-config -----------------------------------------------------------
+#
+# The drop-ins CONFIG_DIR/*.omero, in name order, loaded into OMERO.web's
+# config.xml: omero CLI lines, as the OMERO documentation writes them
+# (`config set omero.web.prefix /omero`).  Run as the service user before
+# every start (the unit's ExecStartPre, the init script) and by postinst, so
+# an edited drop-in takes effect at the next restart.  Skipped when neither
+# the drop-ins nor config.xml changed since the last load (a restart after a
+# crash); a key set by hand in config.xml changes it, so the drop-ins'
+# values are asserted again.
+
+DROPINS_STAMP = Path("var/omero/dropins-loaded")
+
+
+def dropin_files(config_dir: Path) -> list[Path]:
+    """The drop-ins in name order; a hidden file is not one."""
+    return [
+        path
+        for path in sorted(config_dir.glob("*.omero"))
+        if path.is_file() and not path.name.startswith(".")
+    ]
+
+
+def dropins_state(dropins: Sequence[Path], config_xml: Path) -> str:
+    """The drop-ins (names and contents) and config.xml, as one checksum."""
+    digest = hashlib.sha256()
+    for path in dropins:
+        digest.update(str(path).encode() + b"\n")
+    for path in dropins:
+        digest.update(path.read_bytes())
+    if config_xml.exists():
+        digest.update(config_xml.read_bytes())
+    return digest.hexdigest()
+
+
+def omero_cli(*, web: bool) -> Any:
+    """The omero CLI with only the commands the drop-ins and the nginx site
+    use (load, config, web): loading every plugin costs a second more."""
+    from omero.cli import CLI
+    from omero.plugins.basics import LOAD_HELP, LoadControl
+    from omero.plugins.prefs import HELP as CONFIG_HELP
+    from omero.plugins.prefs import PrefsControl
+
+    cli = CLI()
+    cli.register("load", LoadControl, LOAD_HELP)
+    cli.register("config", PrefsControl, CONFIG_HELP)
+    if web:
+        from omero.plugins.web import HELP as WEB_HELP
+        from omero.plugins.web import WebControl
+
+        cli.register("web", WebControl, WEB_HELP)
+    return cli
+
+
+def run_omero(cli: Any, commands: Sequence[Sequence[str]]) -> None:
+    from omero.cli import NonZeroReturnCode
+
+    for command in commands:
+        try:
+            cli.invoke(list(command), strict=True)
+        except NonZeroReturnCode:
+            raise HelperError(f"`omero {' '.join(command)}` failed (above)") from None
+
+
+def omerodir_from_environment() -> Path:
+    if "OMERODIR" not in os.environ:
+        raise HelperError("OMERODIR is not set: run this through omero-web-cli --python")
+    return Path(os.environ["OMERODIR"])
+
+
+def apply_config(options: argparse.Namespace) -> int:
+    omerodir = omerodir_from_environment()
+    dropins = dropin_files(CONFIG_DIR)
+    if not dropins:
+        return 0
+    config_xml = omerodir / CONFIG_XML
+    stamp = omerodir / DROPINS_STAMP
+    try:
+        if stamp.read_text() == dropins_state(dropins, config_xml):
+            return 0
+    except OSError:
+        pass
+    run_omero(omero_cli(web=False), [["load", *map(str, dropins)]])
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
+        new.write(dropins_state(dropins, config_xml))
+    os.replace(new.name, stamp)
+    return 0
 
 
 # --- nginx-site -------------------------------------------------------------
@@ -229,15 +343,8 @@ def nginx_site_commands(port: str, names: str, dropins: Sequence[str]) -> list[l
 
 
 def print_nginx_site(options: argparse.Namespace) -> int:
-    from omero.cli import CLI, NonZeroReturnCode
-
-    cli = CLI()
-    cli.loadplugins()
-    for command in nginx_site_commands(options.port, options.names, options.dropins):
-        try:
-            cli.invoke(command, strict=True)
-        except NonZeroReturnCode:
-            raise HelperError(f"`omero {' '.join(command)}` failed (above)") from None
+    commands = nginx_site_commands(options.port, options.names, options.dropins)
+    run_omero(omero_cli(web=True), commands)
     return 0
 
 
@@ -443,12 +550,8 @@ class Nginx:
         only root can write; not from the live config.xml, which the
         service user can (see nginx-site).  Rendered as root in a private
         OMERODIR, whose paths are then put back to the real one."""
-        # The files omero-web-apply-config loads: the shell's *.omero.
-        dropins = [
-            str(path)
-            for path in sorted(self.at(CONFIG_DIR).glob("*.omero"))
-            if path.is_file() and not path.name.startswith(".")
-        ]
+        # The files apply-config loads.
+        dropins = [str(path) for path in dropin_files(self.at(CONFIG_DIR))]
         with tempfile.TemporaryDirectory() as private:
             (Path(private) / "etc" / "grid").mkdir(parents=True)
             environment = {
@@ -621,6 +724,11 @@ def argument_parser() -> argparse.ArgumentParser:
         help="gunicorn detaches (the init script); its pid file appears once it serves",
     )
     gunicorn.set_defaults(run=start_gunicorn)
+
+    apply = commands.add_parser(
+        "apply-config", help="load the drop-ins into config.xml, unless they are loaded"
+    )
+    apply.set_defaults(run=apply_config)
 
     nginx = commands.add_parser("nginx", help="the package's nginx site")
     actions = nginx.add_subparsers(dest="action", required=True)

@@ -12,7 +12,7 @@ import docker
 import pytest
 from debian.debfile import DebFile
 
-from builder.paths import OMERODIR, VENV
+from builder.paths import OMERODIR, STATIC_DIR, VENV
 from builder.targets import Target
 
 from .conftest import record
@@ -100,10 +100,19 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
     assert any(n.endswith(".so") and "IcePy" in n for n in names)
     for tool in ("pip", "setuptools", "wheel"):
         assert not [n for n in names if f"/site-packages/{tool}/" in n], f"{tool} left in the venv"
-    # Translations ship compiled only: gettext reads the .mo files.
     record(target, deb_files=len(names))
+    # Translations ship compiled only (gettext reads the .mo files), and
+    # only English ones: OMERO.web fixes its language to en-gb.
     assert not [n for n in names if n.endswith(".po") and "/LC_MESSAGES/" in n]
-    assert any(n.endswith("/django/conf/locale/de/LC_MESSAGES/django.mo") for n in names)
+    assert any(n.endswith("/django/conf/locale/en_GB/LC_MESSAGES/django.mo") for n in names)
+    assert not [n for n in names if "/locale/de/" in n]
+    # No wheel's test suite: none is imported, each file costs every install.
+    suites = [n for n in names if "/site-packages/" in n and "/tests/" in n]
+    assert not suites, suites[:5]
+    # The static files, collected at build time, are the package's.
+    static = [n for n in names if n.startswith(f".{STATIC_DIR}/")]
+    assert f".{STATIC_DIR}/webgateway/css/ome.body.css" in static
+    assert len(static) > 300, len(static)
 
 
 def test_login_page_is_served_through_nginx(installed: Host) -> None:
@@ -116,6 +125,13 @@ def test_login_page_is_served_through_nginx(installed: Host) -> None:
 def test_static_files_are_served_by_nginx_itself(installed: Host) -> None:
     path = "/static/webgateway/css/ome.body.css"
     assert installed.http_get(path)[0] == 200
+    # From the package's read-only folder, collected when it was built;
+    # nothing is collected at a start.
+    site = installed.run("cat", "/etc/nginx/sites-available/omero-web")
+    assert f"alias {STATIC_DIR};" in site, site
+    owner = installed.run("stat", "-c", "%U %a", f"{STATIC_DIR}/webgateway/css/ome.body.css")
+    assert owner.strip() == "root 644"
+    assert installed.exit_code(f"test -e {OMERODIR}/var/static") != 0
     # As the login page names them (?_<omero-web version>): kept a year by
     # browsers, and sent compressed to those that accept it.
     login = installed.http_get(LOGIN)[2]
@@ -198,7 +214,7 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     init = "/etc/init.d/omero-web"
     pid = "cat /opt/omero/web/omero-web/var/django.pid"
     assert installed.exit_code(f"{init} status") == 0
-    # The same prepared command as omero-web.service (preloaded sync workers).
+    # The same command as omero-web.service (preloaded sync workers).
     assert "--preload" in gunicorn_master(installed)[1]
     assert installed.exit_code(f"{init} start") == 0, "start when running succeeds"
     before = installed.sh(pid)
@@ -211,9 +227,6 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     assert installed.exit_code(f"{init} stop") == 0
     assert installed.exit_code("pgrep -f '[b]in/gunicorn'") != 0, "gunicorn still runs"
     assert installed.exit_code(f"{init} status") == 3, "stopped: status 3"
-    # A clean stop drops the prepared command: the next start collects the
-    # static files again, as a restart of the unit does.
-    assert installed.exit_code(f"test -e {OMERODIR}/var/omero/gunicorn-command.json") != 0
     assert installed.exit_code(f"{init} stop") == 0, "stop when stopped succeeds"
     assert installed.exit_code(f"{init} reload-everything") == 2, "unknown action: 2"
     assert installed.exit_code(f"{init} start") == 0

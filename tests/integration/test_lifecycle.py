@@ -6,6 +6,7 @@ version).  On every target: these are the maintainer scripts' main paths."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 import docker
@@ -71,6 +72,18 @@ def test_upgrade_from_the_release_reinstall_remove_purge(
             assert gunicorn_master(host)[0] != before
         assert host.run("sha256sum", SECRET) == secret
 
+        # While dpkg replaces the venv the running app serves on: every
+        # request during the unpack is answered 200; the restart comes
+        # only once postinst has configured the new files.
+        codes = host.sh(
+            "(while :; do curl -s -o /dev/null -w '%{http_code}\\n' -H 'Host: localhost' "
+            f"http://127.0.0.1{LOGIN}; done) > /tmp/codes & poller=$!; "
+            f"dpkg --unpack {path} >/dev/null; kill $poller; wait $poller; cat /tmp/codes"
+        ).split()
+        assert codes and set(codes) == {"200"}, Counter(codes)
+        host.run("dpkg", "--configure", "-a")
+        wait_for(host, LOGIN)
+
         # The app stopped: nginx answers with the maintenance page.
         host.run("/etc/init.d/omero-web", "stop")
         response = get(host, LOGIN)
@@ -97,11 +110,13 @@ def test_upgrade_from_the_release_reinstall_remove_purge(
             f"install -o omero-web -g omero-web -m 600 /dev/null {OMERODIR}/var/tmp/sessionidstale"
             " && echo 4.2.20 > /var/lib/omero-web/django-version"
         )
+        start = time.monotonic()
         out = host.sh("dpkg-reconfigure -fnoninteractive omero-web 2>&1")
+        wait_for(host, LOGIN)
+        record(target, reconfigure_to_serving_s=round(time.monotonic() - start, 1))
         assert "clearing the session store" in out
         assert host.exit_code(f"test -e {OMERODIR}/var/tmp/sessionidstale") != 0
         assert host.run("cat", "/var/lib/omero-web/django-version").startswith("5.")
-        wait_for(host, LOGIN)
 
         # Remove: service stopped, site disabled and nginx reloaded, the
         # clearsessions job inert; configuration, data and user kept.

@@ -1,13 +1,16 @@
 """Stand-ins for the build's side effects, so unit tests can check the exact
-commands and files of each step without Docker."""
+commands and files of each step without Docker, and for the omero CLI the
+package's helper drives."""
 
 from __future__ import annotations
 
 import io
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
+from types import ModuleType
 from typing import Any
 
 from builder.config import BuildConfig
@@ -146,3 +149,37 @@ def fake_context(
         icepy_wheel=icepy_wheel,
         container=container,
     )
+
+
+class NonZeroReturnCode(Exception):
+    """omero.cli's: a command failed under strict=True."""
+
+
+class FakeOmeroCLI:
+    """The omero CLI as omero_web_helper.omero_cli() returns it, recording
+    the commands it is asked to run; the command named `failing` fails."""
+
+    def __init__(self, failing: str | None = None) -> None:
+        self.invoked: list[list[str]] = []
+        self.failing = failing
+        self.made_with_web: list[bool] = []
+
+    def invoke(self, command: list[str], strict: bool) -> None:
+        assert strict
+        self.invoked.append(command)
+        if command[0] == self.failing:
+            raise NonZeroReturnCode
+
+    def install(self, helper: Any, monkeypatch: Any) -> FakeOmeroCLI:
+        """Stand in for omero.cli in HELPER (a loaded omero_web_helper)."""
+        module = ModuleType("omero.cli")
+        module.NonZeroReturnCode = NonZeroReturnCode  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "omero", ModuleType("omero"))
+        monkeypatch.setitem(sys.modules, "omero.cli", module)
+
+        def omero_cli(*, web: bool) -> FakeOmeroCLI:
+            self.made_with_web.append(web)
+            return self
+
+        monkeypatch.setattr(helper, "omero_cli", omero_cli)
+        return self

@@ -23,6 +23,7 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
         **A_DEBIAN_12_VENV,
         "command -v update-ca-certificates": Answer("/usr/sbin/update-ca-certificates\n"),
         "grep -rlF": Answer(returncode=1),
+        "find /opt/omero/web/static": Answer("/opt/omero/web/static/webclient/css/layout.css\n"),
         "dpkg-query -W": Answer("2.116.3"),
         "cat ": Answer("E: omero-web: x\n"),
     }
@@ -32,14 +33,18 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
     assert [call.argv[0] for call in container.calls] == [
         "sh", "update-ca-certificates",  # the host's CAs
         "readlink", "rm", "/usr/bin/python3.11", *[VENV_PYTHON] * 5, "find", "rm",  # venv
-        "grep",  # no build path in it
+        "find", "find",  # trimmed
+        "rm", "mkdir", *[VENV_PYTHON] * 3, "rm", "find",  # static files collected
+        VENV_PYTHON,  # bytecode
+        "grep",  # no build path in the venv or the static files
         "rm", "dpkg-query",  # debian/ assembled
         "dpkg-buildpackage",
         "sh", "cat",  # lintian
     ]  # fmt: skip
     assert container.copied_in[0] == (wheel, PurePosixPath("/omero-web-deb-build/wheels"))
     assert [name for name, _ in context.progress.timings] == [
-        "IcePy wheel", "venv", "debian package", "lintian", "copy artifacts",
+        "IcePy wheel", "venv", "static files", "bytecode", "debian package", "lintian",
+        "copy artifacts",
     ]  # fmt: skip
     said = context.progress.terminal.getvalue()  # type: ignore[attr-defined]
     assert "    lintian: 1 errors, 0 warnings, 0 info, 0 pedantic (after overrides)\n" in said

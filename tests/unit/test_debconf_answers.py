@@ -13,9 +13,18 @@ from pathlib import Path
 import pytest
 from debian.deb822 import Deb822
 
+from tests.unit.rendered_scripts import rendered_text
+
 ROOT = Path(__file__).resolve().parents[2]
-ANSWERS = ROOT / "debian" / "scripts" / "debconf-answers.sh"
 TEMPLATES = ROOT / "debian" / "omero-web.templates"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def answers_script(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The script as the package ships it (installed paths filled in)."""
+    global ANSWERS
+    ANSWERS = tmp_path_factory.mktemp("scripts") / "debconf-answers.sh"
+    ANSWERS.write_text(rendered_text("scripts/debconf-answers.sh"))
 
 
 def sh(script: str, **variables: str) -> subprocess.CompletedProcess[str]:
@@ -277,6 +286,7 @@ def dropin_commands(**answers: str) -> list[str]:
 def test_dropin_with_the_defaults_sets_or_clears_every_key_debconf_owns() -> None:
     assert dropin_commands() == [
         """config set omero.web.server_list '[["localhost", 4064, "omero"]]'""",
+        "config set omero.web.static_root /opt/omero/web/static",
         "config set omero.web.prefix",
         "config set omero.web.static_url",
         "config set omero.web.wsgi_workers 3",

@@ -1,10 +1,9 @@
 """`omero_web_helper.py gunicorn`, the unit's ExecStart and the init
 script's start: which worker class gunicorn will run, when --preload is
-added, when the prepared command is worked out again, and what is exec'd."""
+added, when static files are collected, and how gunicorn is run."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,9 +14,8 @@ from tests.unit.rendered_scripts import load_rendered_script
 
 APP = "omeroweb.wsgi:application"
 BASE = ["/venv/bin/gunicorn", "--workers", "5", "--threads", "1"]
-# Under OMERODIR: the file the unit's ExecStopPost and the init script's
-# stop remove.
-PREPARED = Path("var/omero/gunicorn-command.json")
+# Under OMERODIR: what an admin's static folder was collected for.
+STATIC_STAMP = Path("var/omero/static-collected")
 
 
 def put(path: Path, text: str) -> Path:
@@ -77,68 +75,89 @@ def test_the_init_script_gets_the_units_command_detached(helper: ModuleType) -> 
 
 
 @pytest.fixture
-def preparations(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Each time the command is worked out (and the static files collected):
-    the OMERODIR it was for."""
-    made: list[Path] = []
-
-    def gunicorn_command(omerodir: Path) -> dict[str, Any]:
-        made.append(omerodir)
-        return {"argv": [*BASE, APP], "environment": {"PYTHONPATH": str(omerodir)}}
-
-    monkeypatch.setattr(helper, "collect_static", lambda: None)
-    monkeypatch.setattr(helper, "gunicorn_command", gunicorn_command)
+def collections(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each time the static files are collected at a start."""
+    made: list[int] = []
+    monkeypatch.setattr(helper, "collect_static", lambda: made.append(1))
     return made
 
 
-def test_the_command_is_prepared_once_for_the_same_configuration(
-    helper: ModuleType, preparations: list[Path], tmp_path: Path
+def test_the_packages_static_files_are_never_collected_at_a_start(
+    helper: ModuleType, collections: list[int], tmp_path: Path
+) -> None:
+    helper.collect_static_where_needed(tmp_path, str(helper.STATIC_DIR))
+    assert collections == []
+    assert Path("/opt/omero/web/static") == helper.STATIC_DIR
+
+
+def test_an_admins_static_folder_is_collected_once_for_the_same_configuration(
+    helper: ModuleType, collections: list[int], tmp_path: Path
 ) -> None:
     config_xml = put(tmp_path / "etc" / "grid" / "config.xml", "<icegrid/>")
-    first = helper.prepared(tmp_path)
-    cache = tmp_path / PREPARED
-    assert json.loads(cache.read_text()) == first
-    assert first["argv"] == [*BASE, APP]
-    assert helper.prepared(tmp_path) == first
-    assert preparations == [tmp_path]
+    ours = str(tmp_path / "var" / "static")
+    helper.collect_static_where_needed(tmp_path, ours)
+    helper.collect_static_where_needed(tmp_path, ours)
+    assert collections == [1]
+    assert (tmp_path / STATIC_STAMP).read_text().startswith(ours + "\n")
 
     config_xml.write_text("<icegrid><properties/></icegrid>")
-    helper.prepared(tmp_path)
-    assert len(preparations) == 2
-    cache.unlink()  # a clean stop
-    helper.prepared(tmp_path)
-    assert len(preparations) == 3
+    helper.collect_static_where_needed(tmp_path, ours)
+    assert collections == [1, 1]
+    put(tmp_path / STATIC_STAMP, "damaged")
+    helper.collect_static_where_needed(tmp_path, ours)
+    assert collections == [1, 1, 1]
 
 
-def test_a_damaged_prepared_command_is_worked_out_again(
-    helper: ModuleType, preparations: list[Path], tmp_path: Path
-) -> None:
-    put(tmp_path / PREPARED, "{not json")
-    assert helper.prepared(tmp_path)["argv"] == [*BASE, APP]
-    assert preparations == [tmp_path]
-
-
-def test_gunicorn_is_execd_with_the_prepared_command(
+@pytest.fixture
+def started(
     helper: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, list[Any]]:
+    """`gunicorn` with upstream's command line faked: what ran here, what
+    was exec'd, and the OMERODIR it ran for."""
+    omerodir = tmp_path / "omerodir"
+    monkeypatch.setenv("OMERODIR", str(omerodir))
+    monkeypatch.setenv("SCRIPT_NAME", "before")  # restored after the test
+    monkeypatch.setenv("PYTHONPATH", "/site")
+    monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
+    argv = [*BASE, APP]
+    monkeypatch.setattr(
+        helper,
+        "gunicorn_command",
+        lambda _: {
+            "argv": argv,
+            "environment": {"SCRIPT_NAME": "/omero", "PYTHONPATH": helper.os.environ["PYTHONPATH"]},
+            "static_root": str(helper.STATIC_DIR),
+        },
+    )
+    monkeypatch.setattr(helper, "omeroweb_dir", lambda: tmp_path)
+    ran: dict[str, list[Any]] = {"here": [], "execd": [], "argv": argv}
+    monkeypatch.setattr(helper, "run_gunicorn_here", lambda a: ran["here"].append(a))
+    monkeypatch.setattr(helper.os, "execv", lambda path, a: ran["execd"].append((path, a)))
+    monkeypatch.chdir(tmp_path)
+    return ran
+
+
+def test_sync_gunicorn_runs_in_the_helpers_process_with_the_app_preloaded(
+    helper: ModuleType, started: dict[str, list[Any]], tmp_path: Path
 ) -> None:
     omerodir = tmp_path / "omerodir"
     pid_file = put(omerodir / "var" / "django.pid", "12345\n")  # left by a killed master
-    monkeypatch.setenv("OMERODIR", str(omerodir))
-    monkeypatch.setenv("SCRIPT_NAME", "before")  # restored after the test
-    monkeypatch.setattr(
-        helper,
-        "prepared",
-        lambda _: {"argv": [*BASE, APP], "environment": {"SCRIPT_NAME": "/omero"}},
-    )
-    monkeypatch.setattr(helper, "omeroweb_dir", lambda: tmp_path)
-    execd: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(helper.os, "execv", lambda path, argv: execd.append((path, argv)))
-    monkeypatch.chdir(tmp_path)
-
     helper.main(["gunicorn", "--daemon"])
-    assert execd == [(BASE[0], [BASE[0], "--daemon", *BASE[1:], "--preload", APP])]
+    assert started["here"] == [[BASE[0], "--daemon", *BASE[1:], "--preload", APP]]
+    assert started["execd"] == []
     assert helper.os.environ["SCRIPT_NAME"] == "/omero"
+    # OMERODIR/var/lib on the path, as `omero web start` puts it.
+    lib = str(omerodir / "var" / "lib")
+    assert helper.sys.path[1] == lib
+    assert helper.os.environ["PYTHONPATH"] == f"/site:{lib}"
     assert not pid_file.exists()
+
+
+def test_gevent_gunicorn_is_execd_fresh(helper: ModuleType, started: dict[str, list[Any]]) -> None:
+    started["argv"][1:1] = ["-k", "gevent"]
+    helper.main(["gunicorn"])
+    assert started["here"] == []
+    assert started["execd"] == [(BASE[0], [BASE[0], "-k", "gevent", *BASE[1:], APP])]
 
 
 def test_gunicorn_needs_omerodir_from_omero_web_cli(

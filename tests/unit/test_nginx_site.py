@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.fakes import FakeOmeroCLI
 from tests.unit.rendered_scripts import load_rendered_script
 
 # What `omero web config nginx --http PORT --servername NAMES` prints, in the
@@ -413,40 +413,13 @@ def test_nginx_site_loads_the_dropins_then_prints_the_site(helper: ModuleType) -
     assert helper.nginx_site_commands("80", "localhost a.b", []) == [web]
 
 
-class FakeCLI:
-    """omero.cli.CLI, recording what it is asked to run."""
-
-    invoked: list[list[str]]
-    failing: str | None = None
-
-    def loadplugins(self) -> None:
-        pass
-
-    def invoke(self, command: list[str], strict: bool) -> None:
-        assert strict
-        self.invoked.append(command)
-        if command[0] == self.failing:
-            raise NonZeroReturnCode
-
-
-class NonZeroReturnCode(Exception):
-    pass
-
-
 @pytest.fixture
-def omero_cli(monkeypatch: pytest.MonkeyPatch) -> type[FakeCLI]:
-    FakeCLI.invoked = []
-    FakeCLI.failing = None
-    fake = ModuleType("omero.cli")
-    fake.CLI = FakeCLI  # type: ignore[attr-defined]
-    fake.NonZeroReturnCode = NonZeroReturnCode  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "omero", ModuleType("omero"))
-    monkeypatch.setitem(sys.modules, "omero.cli", fake)
-    return FakeCLI
+def omero_cli(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeOmeroCLI:
+    return FakeOmeroCLI().install(helper, monkeypatch)
 
 
 def test_nginx_site_runs_its_arguments_through_the_omero_cli(
-    helper: ModuleType, omero_cli: type[FakeCLI], capsys: pytest.CaptureFixture[str]
+    helper: ModuleType, omero_cli: FakeOmeroCLI, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert helper.main(["nginx-site", "80", "localhost a.b", "/x/10.omero"]) == 0
     assert omero_cli.invoked == [
@@ -458,3 +431,5 @@ def test_nginx_site_runs_its_arguments_through_the_omero_cli(
     assert helper.main(["nginx-site", "80", "localhost", "/x/10.omero"]) == 1
     assert omero_cli.invoked == [["load", "/x/10.omero"]]
     assert "omero-web: `omero load /x/10.omero` failed (above)" in capsys.readouterr().err
+    # Only the commands the site needs are loaded into the CLI, `web` among them.
+    assert omero_cli.made_with_web == [True, True]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import BuildError, CommandFailed
-from builder.venv import check_no_build_paths, create_venv, target_interpreter
+from builder.venv import (
+    check_no_build_paths,
+    compile_bytecode,
+    create_venv,
+    target_interpreter,
+    trim_venv,
+    unshipped_folders,
+)
 from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
 
 PIP = ["/opt/omero/web/venv3/bin/python", "-m", "pip"]
@@ -22,7 +29,7 @@ A_DEBIAN_12_VENV = {
 GREP = [
     "grep", "-rlF", "--binary-files=text",
     "-e", "/omero-web-deb-build", "-e", "/root/.cache/pip",
-    "/opt/omero/web/venv3",
+    "/opt/omero/web/venv3", "/opt/omero/web/static",
 ]  # fmt: skip
 
 
@@ -126,3 +133,65 @@ def test_grep_failing_is_not_taken_for_a_leak(tmp_path):
         check_no_build_paths(fake_context(make_config(tmp_path), container))
     assert error.value.returncode == 2
     assert error.value.output_tail == "grep: /opt/omero/web/venv3: No such file or directory"
+
+
+SITE = "/opt/omero/web/venv3/lib/python3.11/site-packages"
+
+
+def test_test_suites_and_other_languages_catalogs_are_left_out():
+    folders = [
+        f"{SITE}/numpy/_core/tests",
+        f"{SITE}/numpy/_core/tests/data",
+        f"{SITE}/numpy/testing",  # imported by numpy itself
+        f"{SITE}/tests",  # django-pipeline's
+        f"{SITE}/tests/assets",
+        f"{SITE}/django/test",  # Django's test client: a module, not a suite
+        f"{SITE}/django/conf/locale",
+        f"{SITE}/django/conf/locale/de",
+        f"{SITE}/django/conf/locale/de/LC_MESSAGES",
+        f"{SITE}/django/conf/locale/en",
+        f"{SITE}/django/conf/locale/en/LC_MESSAGES",
+        f"{SITE}/django/conf/locale/en_GB",
+        f"{SITE}/django/conf/locale/en_GB/LC_MESSAGES",
+        f"{SITE}/django/conf/locale/__pycache__",  # no catalog: kept
+        f"{SITE}/django/contrib/admin/locale/pt_BR",
+        f"{SITE}/django/contrib/admin/locale/pt_BR/LC_MESSAGES",
+        "/opt/omero/web/venv3/tests",  # outside site-packages: not a wheel's
+    ]
+    assert unshipped_folders(reversed(folders)) == [
+        f"{SITE}/django/conf/locale/de",
+        f"{SITE}/django/contrib/admin/locale/pt_BR",
+        f"{SITE}/numpy/_core/tests",
+        f"{SITE}/tests",
+    ]
+
+
+def test_trim_removes_the_chosen_folders_and_the_catalogs_sources(tmp_path):
+    listed = f"{SITE}/gevent\n{SITE}/gevent/tests\n{SITE}/gevent/tests/data\n"
+    container = FakeContainer({"find /opt/omero/web/venv3/lib -type d": Answer(listed)})
+    assert trim_venv(fake_context(make_config(tmp_path), container)) == 1
+    assert [call.argv for call in container.calls] == [
+        ["find", "/opt/omero/web/venv3/lib", "-type", "d"],
+        ["rm", "-rf", f"{SITE}/gevent/tests"],
+        ["find", "/opt/omero/web/venv3/lib", "-path", "*/locale/*/LC_MESSAGES/*.po", "-delete"],
+    ]
+
+
+COMPILEALL = [
+    "/opt/omero/web/venv3/bin/python", "-m", "compileall", "-q", "-f", "-j", "0",
+    "--invalidation-mode", "checked-hash", "/opt/omero/web/venv3/lib",
+]  # fmt: skip
+
+
+def test_bytecode_is_compiled_in_place_hash_checked_and_forced(tmp_path):
+    # 1: some source did not compile (a template named .py); it gets none.
+    container = FakeContainer({"compileall": Answer("*** Error compiling x.py\n", returncode=1)})
+    compile_bytecode(fake_context(make_config(tmp_path), container))
+    assert container.calls == [Call(COMPILEALL, check=False)]
+
+
+def test_compileall_crashing_fails_the_build(tmp_path):
+    container = FakeContainer({"compileall": Answer(stderr="Killed\n", returncode=137)})
+    with pytest.raises(CommandFailed) as error:
+        compile_bytecode(fake_context(make_config(tmp_path), container))
+    assert error.value.returncode == 137

@@ -1,0 +1,83 @@
+"""`omero_web_helper.py apply-config` (omero-web-apply-config, before each
+start and in postinst): the drop-ins are loaded into config.xml in name
+order, and loaded again only when they or config.xml changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.unit.fakes import FakeOmeroCLI
+from tests.unit.rendered_scripts import load_rendered_script
+
+
+@pytest.fixture
+def helper(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
+    module = load_rendered_script("omero_web_helper.py", tmp_path)
+    monkeypatch.setattr(module, "CONFIG_DIR", tmp_path / "etc-omero-web")
+    monkeypatch.setenv("OMERODIR", str(tmp_path / "omerodir"))
+    return module
+
+
+@pytest.fixture
+def omero_cli(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> FakeOmeroCLI:
+    return FakeOmeroCLI().install(helper, monkeypatch)
+
+
+def dropin(helper: ModuleType, name: str, text: str) -> Path:
+    path = Path(helper.CONFIG_DIR) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_drop_ins_are_loaded_in_name_order_without_hidden_files(
+    helper: ModuleType, omero_cli: FakeOmeroCLI
+) -> None:
+    local = dropin(helper, "50-local.omero", "config set omero.web.wsgi_timeout 99\n")
+    debconf = dropin(helper, "10-debconf.omero", "config set omero.web.prefix\n")
+    dropin(helper, ".50-local.omero.swp", "")
+    dropin(helper, "README", "")
+    assert helper.main(["apply-config"]) == 0
+    assert omero_cli.invoked == [["load", str(debconf), str(local)]]
+    # The drop-ins are all the CLI needs: no `web` plugin.
+    assert omero_cli.made_with_web == [False]
+
+
+def test_nothing_is_loaded_again_until_a_drop_in_or_config_xml_changes(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, tmp_path: Path
+) -> None:
+    local = dropin(helper, "50-local.omero", "config set omero.web.wsgi_timeout 99\n")
+    config_xml = tmp_path / "omerodir" / "etc" / "grid" / "config.xml"
+    config_xml.parent.mkdir(parents=True)
+    config_xml.write_text("<icegrid/>")
+    for _ in range(2):
+        assert helper.main(["apply-config"]) == 0
+    assert len(omero_cli.invoked) == 1
+
+    local.write_text("config set omero.web.wsgi_timeout 120\n")
+    assert helper.main(["apply-config"]) == 0
+    config_xml.write_text("<icegrid><properties/></icegrid>")  # a key set by hand
+    assert helper.main(["apply-config"]) == 0
+    dropin(helper, "60-more.omero", "")
+    assert helper.main(["apply-config"]) == 0
+    assert len(omero_cli.invoked) == 4
+
+
+def test_a_drop_in_the_cli_refuses_fails_and_is_tried_again_next_time(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = dropin(helper, "50-local.omero", "config sett omero.web.wsgi_timeout 99\n")
+    omero_cli.failing = "load"
+    assert helper.main(["apply-config"]) == 1
+    assert f"omero-web: `omero load {local}` failed (above)" in capsys.readouterr().err
+    omero_cli.failing = None
+    assert helper.main(["apply-config"]) == 0
+    assert len(omero_cli.invoked) == 2
+
+
+def test_no_drop_in_loads_nothing(helper: ModuleType, omero_cli: FakeOmeroCLI) -> None:
+    assert helper.main(["apply-config"]) == 0
+    assert omero_cli.invoked == []
