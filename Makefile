@@ -1,5 +1,6 @@
 # make deb [TARGET=debian-12]   build dist/omero-web_<version>_amd64.deb
 # make test                     lint, unit and integration tests (real containers)
+# make bench [TARGETS=debian-12,ubuntu-22.04]   install-to-serving against the walkthrough, rebuild, sizes
 # make lint | unit | integration | clean
 
 TARGET ?= ubuntu-22.04
@@ -26,7 +27,7 @@ ifdef OMERO_WEB_VERSION
 BUILD_ARGS += --omero-web-version $(OMERO_WEB_VERSION)
 endif
 
-.PHONY: deb test lint unit integration clean
+.PHONY: deb test lint unit integration bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +48,7 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/shellcheck debian/omero-web.config debian/omero-web.preinst debian/omero-web.postinst \
 		debian/omero-web.prerm debian/omero-web.postrm debian/drop-opt-entry \
-		debian/omero-web.init $(SHELL_SCRIPTS) .ci/run
+		debian/omero-web.init $(SHELL_SCRIPTS) .ci/run tests/bench/walkthrough.sh
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
@@ -56,6 +57,11 @@ integration: $(VENV)/.installed
 	$(BIN)/pytest -m integration $(INTEGRATION_ARGS) tests/integration
 
 test: lint unit integration
+
+# Not a test: measures and prints a table (tests/bench/run.py), also written
+# to dist/bench/bench-results.md.  TARGETS, else OMERO_WEB_DEB_TARGETS, narrows it.
+bench: $(VENV)/.installed
+	$(BIN)/python -m tests.bench.run $(if $(TARGETS),--targets $(TARGETS))
 
 clean:
 	rm -rf dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import docker
+from debian.debfile import DebFile
 
 from builder.cli import default_cache_dir
 from builder.config import network_from_environment
@@ -29,6 +30,15 @@ CACHE_DIR = default_cache_dir(os.environ)
 # Not under /tmp: systemd mounts a tmpfs there on Debian 13, which hides
 # files copied in from outside.
 DEB_DIR = PurePosixPath("/root/debs")
+
+
+def deb_control(deb: Path) -> dict[str, str]:
+    """The .deb's control fields (Version, Depends, Installed-Size, ...)."""
+    package = DebFile(str(deb))
+    try:
+        return dict(package.debcontrol())
+    finally:
+        package.close()
 
 
 def build_deb(target: Target, output: Path, *extra: str) -> Path:

@@ -16,18 +16,10 @@ from builder.paths import OMERODIR, STATIC_DIR, VENV
 from builder.targets import Target
 
 from .conftest import record
-from .harness import Host, venv_python
+from .harness import Host, deb_control, venv_python
 from .hosts import cron_job, gunicorn_master, login_attempt, make_sessions, prepared_host
 
 LOGIN = "/webclient/login/"
-
-
-def deb_control(deb: Path) -> dict[str, str]:
-    package = DebFile(str(deb))
-    try:
-        return dict(package.debcontrol())
-    finally:
-        package.close()
 
 
 def deb_member_names(deb: Path) -> list[str]:

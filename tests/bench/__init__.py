@@ -1,0 +1,1 @@
+"""`make bench`: install-to-serving against the walkthrough, rebuild time, sizes."""
