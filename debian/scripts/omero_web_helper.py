@@ -62,12 +62,11 @@ def say(message: str) -> None:
 # gunicorn dies.  `gunicorn` replaces it: it builds gunicorn's command line
 # with the omero CLI's own code (`omero.plugins.web`, the version in the
 # venv), adds --preload for sync workers, sets what `omero web start` sets,
-# and runs gunicorn in this very process.  The master is thus the unit's main
-# process: a kill -9 of it is a failure that Restart=on-failure restarts at
-# once, SIGTERM (`systemctl stop`) a clean exit, and it tells systemd when
-# the app is loaded and its port bound (Type=notify).  With --preload, the
-# app's import reuses the settings and the omero library this process has
-# already loaded; other worker classes get a fresh gunicorn (exec).
+# and execs gunicorn, whose command line `ps` then shows.  The master is thus
+# the unit's main process: a kill -9 of it is a failure that
+# Restart=on-failure restarts at once, SIGTERM (`systemctl stop`) a clean
+# exit, and it tells systemd when the app is loaded and its port bound
+# (Type=notify).
 #
 # The static files are the package's, collected when it was built
 # (omero.web.static_root is STATIC_DIR): nothing is collected at a start.
@@ -200,20 +199,12 @@ def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:
 
 def add_omerodir_lib(omerodir: Path) -> None:
     """OMERODIR/var/lib on Python's path, as `omero web start` puts it
-    (apps installed there by hand): for this process, where PYTHONPATH
-    would have put it, and for the processes it starts."""
+    (apps installed there by hand): for this process, which imports the
+    settings, where PYTHONPATH would have put it, and for gunicorn."""
     lib = str(omerodir / "var" / "lib")
     sys.path.insert(1, lib)
     pythonpath = [os.environ.get("PYTHONPATH", ""), lib]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, pythonpath))
-
-
-def run_gunicorn_here(argv: list[str]) -> NoReturn:
-    from gunicorn.app.wsgiapp import run
-
-    sys.argv = argv
-    run()
-    sys.exit(0)
 
 
 def start_gunicorn(options: argparse.Namespace) -> NoReturn:
@@ -228,10 +219,7 @@ def start_gunicorn(options: argparse.Namespace) -> NoReturn:
     # init script checks the pid first): a pid file left by a killed master
     # is stale, and gunicorn refuses to start while its pid lives.
     (omerodir / PID_FILE).unlink(missing_ok=True)
-    if "--preload" in argv:
-        run_gunicorn_here(argv)
-    else:
-        os.execv(argv[0], argv)
+    os.execv(argv[0], argv)
 
 
 # --- apply-config -----------------------------------------------------------

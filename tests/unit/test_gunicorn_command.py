@@ -1,12 +1,11 @@
 """`omero_web_helper.py gunicorn`, the unit's ExecStart and the init
 script's start: which worker class gunicorn will run, when --preload is
-added, when static files are collected, and how gunicorn is run."""
+added, when static files are collected, and what is exec'd."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -109,55 +108,43 @@ def test_an_admins_static_folder_is_collected_once_for_the_same_configuration(
 
 
 @pytest.fixture
-def started(
+def execd(
     helper: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> dict[str, list[Any]]:
-    """`gunicorn` with upstream's command line faked: what ran here, what
-    was exec'd, and the OMERODIR it ran for."""
-    omerodir = tmp_path / "omerodir"
-    monkeypatch.setenv("OMERODIR", str(omerodir))
+) -> list[tuple[str, list[str]]]:
+    """`gunicorn` with upstream's command line faked: what was exec'd."""
+    monkeypatch.setenv("OMERODIR", str(tmp_path / "omerodir"))
     monkeypatch.setenv("SCRIPT_NAME", "before")  # restored after the test
     monkeypatch.setenv("PYTHONPATH", "/site")
     monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
-    argv = [*BASE, APP]
     monkeypatch.setattr(
         helper,
         "gunicorn_command",
         lambda _: {
-            "argv": argv,
+            "argv": [*BASE, APP],
             "environment": {"SCRIPT_NAME": "/omero", "PYTHONPATH": helper.os.environ["PYTHONPATH"]},
             "static_root": str(helper.STATIC_DIR),
         },
     )
     monkeypatch.setattr(helper, "omeroweb_dir", lambda: tmp_path)
-    ran: dict[str, list[Any]] = {"here": [], "execd": [], "argv": argv}
-    monkeypatch.setattr(helper, "run_gunicorn_here", lambda a: ran["here"].append(a))
-    monkeypatch.setattr(helper.os, "execv", lambda path, a: ran["execd"].append((path, a)))
+    made: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(helper.os, "execv", lambda path, argv: made.append((path, argv)))
     monkeypatch.chdir(tmp_path)
-    return ran
+    return made
 
 
-def test_sync_gunicorn_runs_in_the_helpers_process_with_the_app_preloaded(
-    helper: ModuleType, started: dict[str, list[Any]], tmp_path: Path
+def test_gunicorn_is_execd_with_upstreams_command_preloaded(
+    helper: ModuleType, execd: list[tuple[str, list[str]]], tmp_path: Path
 ) -> None:
     omerodir = tmp_path / "omerodir"
     pid_file = put(omerodir / "var" / "django.pid", "12345\n")  # left by a killed master
     helper.main(["gunicorn", "--daemon"])
-    assert started["here"] == [[BASE[0], "--daemon", *BASE[1:], "--preload", APP]]
-    assert started["execd"] == []
+    assert execd == [(BASE[0], [BASE[0], "--daemon", *BASE[1:], "--preload", APP])]
     assert helper.os.environ["SCRIPT_NAME"] == "/omero"
     # OMERODIR/var/lib on the path, as `omero web start` puts it.
     lib = str(omerodir / "var" / "lib")
     assert helper.sys.path[1] == lib
     assert helper.os.environ["PYTHONPATH"] == f"/site:{lib}"
     assert not pid_file.exists()
-
-
-def test_gevent_gunicorn_is_execd_fresh(helper: ModuleType, started: dict[str, list[Any]]) -> None:
-    started["argv"][1:1] = ["-k", "gevent"]
-    helper.main(["gunicorn"])
-    assert started["here"] == []
-    assert started["execd"] == [(BASE[0], [BASE[0], "-k", "gevent", *BASE[1:], APP])]
 
 
 def test_gunicorn_needs_omerodir_from_omero_web_cli(
