@@ -1,7 +1,9 @@
 # make deb [TARGET=debian-12]   build dist/omero-web_<version>_amd64.deb
+# make toolkit-deb              build dist/python3-omero-web-deb_<version>-1_all.deb (stdeb, on TOOLKIT_TARGET)
 # make test                     lint, unit and integration tests (real containers)
 # make bench [TARGETS=debian-12,ubuntu-22.04]   install-to-serving against the walkthrough, rebuild, sizes
-# make lint | unit | integration | clean
+# make lock [TARGET=debian-12] [OMERO_WEB_VERSION=...]   make or refresh locks/<target>/omero-web-<version>.txt
+# make lint | unit | check-locks | integration | clean
 
 TARGET ?= ubuntu-22.04
 PYTHON ?= python3
@@ -23,13 +25,16 @@ endif
 ifdef ICEPY_WHEEL
 BUILD_ARGS += --icepy-wheel $(ICEPY_WHEEL)
 endif
+ifdef ICEPY_SHA256
+BUILD_ARGS += --icepy-sha256 $(ICEPY_SHA256)
+endif
 ifdef OMERO_WEB_VERSION
 BUILD_ARGS += --omero-web-version $(OMERO_WEB_VERSION)
 endif
 
-.PHONY: deb test lint unit integration bench clean
+.PHONY: deb toolkit-deb test lint unit check-locks lock integration bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test,lint]'
 	touch $@
@@ -37,14 +42,20 @@ $(VENV)/.installed: pyproject.toml
 deb: $(VENV)/.installed
 	$(BIN)/omero-web-deb build --target $(TARGET) $(BUILD_ARGS)
 
+# The toolkit as a Debian package, built by the distribution's own stdeb in a
+# container of TOOLKIT_TARGET; one Architecture: all package for every target.
+TOOLKIT_TARGET ?= debian-12
+toolkit-deb: $(VENV)/.installed
+	$(BIN)/python -m builder.toolkit_deb --target $(TOOLKIT_TARGET) --output dist
+
 # The package's helper scripts: Python ones (*.py) for ruff (mypy reads its list
 # from pyproject.toml), the rest for shellcheck.
 PYTHON_SCRIPTS = $(wildcard debian/scripts/*.py)
 SHELL_SCRIPTS = $(filter-out $(PYTHON_SCRIPTS),$(wildcard debian/scripts/*))
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check builder tests $(PYTHON_SCRIPTS)
-	$(BIN)/ruff format --check builder tests $(PYTHON_SCRIPTS)
+	$(BIN)/ruff check builder tests setup.py $(PYTHON_SCRIPTS)
+	$(BIN)/ruff format --check builder tests setup.py $(PYTHON_SCRIPTS)
 	$(BIN)/mypy
 	$(BIN)/shellcheck debian/omero-web.config debian/omero-web.preinst debian/omero-web.postinst \
 		debian/omero-web.prerm debian/omero-web.postrm debian/drop-opt-entry \
@@ -56,7 +67,16 @@ unit: $(VENV)/.installed
 integration: $(VENV)/.installed
 	$(BIN)/pytest -m integration $(INTEGRATION_ARGS) tests/integration
 
-test: lint unit integration
+# The committed requirement locks against what the package index serves now:
+# one request per distribution, no container.
+check-locks: $(VENV)/.installed
+	$(BIN)/omero-web-deb check-locks
+
+# Resolve (or refresh) locks/$(TARGET)/omero-web-<version>.txt.
+lock: $(VENV)/.installed
+	$(BIN)/omero-web-deb lock --target $(TARGET) $(if $(OMERO_WEB_VERSION),--omero-web-version $(OMERO_WEB_VERSION))
+
+test: lint unit check-locks integration
 
 # Not a test: measures and prints a table (tests/bench/run.py), also written
 # to dist/bench/bench-results.md.  TARGETS, else OMERO_WEB_DEB_TARGETS, narrows it.

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import docker
 
+from builder import __version__
 from builder.config import (
     DEFAULT_OMERO_WEB_VERSION,
     BuildConfig,
@@ -27,10 +28,10 @@ from builder.config import (
 from builder.errors import BuildError
 from builder.progress import Progress
 from builder.repo.commands import DEFAULT_KEY_EXPIRY, DEFAULT_KEY_USER_ID
+from builder.resources import PACKAGING_FOLDERS, checkout_root, packaging_files, packaging_root
 from builder.runner import Runner
 from builder.targets import DEFAULT_TARGET, TARGETS, get_target
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -39,25 +40,43 @@ def default_cache_dir(environ: os._Environ[str] | dict[str, str]) -> Path:
     return Path(base) / "omero-web-deb"
 
 
-def source_date_epoch(environ: os._Environ[str] | dict[str, str], project_root: Path) -> int:
-    """SOURCE_DATE_EPOCH if set, else the last commit's time, else now.
+def source_date_epoch(
+    environ: os._Environ[str] | dict[str, str],
+    checkout: Path | None = None,
+    packaging_root: Path | None = None,
+) -> int:
+    """SOURCE_DATE_EPOCH if set; in a source checkout, its last commit's
+    time; installed, the newest file time of the packaging sources (the
+    wheel's or the Debian package's, the same for every build from one
+    installation); else now.
 
     A plain subprocess, not the Runner: this is part of computing the
     configuration, before the build log it would write to exists, and git
-    failing (no checkout, no git) is an expected answer, not a build error.
+    failing (no git, a tarball of the tree) is an expected answer, not a
+    build error.
     """
     if environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(environ["SOURCE_DATE_EPOCH"])
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(project_root), "log", "-1", "--format=%ct"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return int(out)
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        return int(time.time())
+    if checkout is not None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(checkout), "log", "-1", "--format=%ct"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            return int(out)
+        except (OSError, subprocess.CalledProcessError, ValueError):
+            pass
+    if packaging_root is not None:
+        times = [
+            int(path.stat().st_mtime)
+            for folder in PACKAGING_FOLDERS
+            for path in packaging_files(packaging_root / folder)
+        ]
+        if times:
+            return max(times)
+    return int(time.time())
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -80,12 +99,53 @@ def run_reporting_errors(debug: bool, action: Callable[[], None]) -> None:
         sys.exit(130)
 
 
+def version_text() -> str:
+    """What --version prints: the toolkit's version and what it builds by default."""
+    return (
+        f"omero-web-deb {__version__} (builds omero-web {DEFAULT_OMERO_WEB_VERSION} by default, "
+        f"for {DEFAULT_TARGET})"
+    )
+
+
+T = TypeVar("T")
+
+
+def run_logged(work_log: Path, verbose: bool, run: Callable[[Progress], T]) -> T:
+    """RUN with its steps logged to WORK_LOG, which a failure names."""
+    progress = Progress(log_path=work_log, verbose=verbose)
+    try:
+        return run(progress)
+    except BuildError:
+        progress.say(f"the full build log is {work_log}")
+        raise
+    finally:
+        progress.close()
+
+
 @click.group()
+@click.version_option(__version__, message=version_text(), help="Show the version and exit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Build, test and publish native Debian packages of OMERO.web."""
     ctx.obj = {"debug": debug}
+
+
+# Options the build and app commands share.
+_ca_cert_option = click.option(
+    "--ca-cert", "ca_certs", multiple=True, type=click.Path(path_type=Path),
+    help="Extra CA certificate (PEM) to trust inside containers; repeatable.",
+)  # fmt: skip
+_output_option = click.option(
+    "--output", "output_dir", type=click.Path(path_type=Path), default=Path("dist"),
+    show_default=True,
+)  # fmt: skip
+_cache_dir_option = click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
+)
+_maintainer_option = click.option(
+    "--maintainer", help="Name <email> for the changelog; default: DEBFULLNAME <DEBEMAIL>."
+)
 
 
 @main.command()
@@ -108,6 +168,24 @@ def main(ctx: click.Context, debug: bool) -> None:
     "--icepy-wheel", metavar="URL|FILE", help="Use this IcePy 3.6.5 wheel instead of building one."
 )
 @click.option(
+    "--icepy-sha256",
+    metavar="HEX",
+    help="The --icepy-wheel's sha256: required for a URL, checked for a file.",
+)
+@click.option(
+    "--lock",
+    "lock_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Install the venv from this lock instead of locks/<target>/omero-web-<version>.txt.",
+)
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="NAME[==VERSION]",
+    help="Bake this OMERO.web app into the package (see `app`); repeatable.",
+)
+@click.option(
     "--mirror", metavar="URL", help="Distribution mirror for bootstrapping the base image."
 )
 @click.option(
@@ -120,27 +198,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="Bootstrap the base image anew, with today's updates, even if one is cached.",
 )
-@click.option(
-    "--ca-cert",
-    "ca_certs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra CA certificate (PEM) to trust inside containers; repeatable.",
-)
+@_ca_cert_option
 @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True)
-@click.option(
-    "--output",
-    "output_dir",
-    type=click.Path(path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-)
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
-)
-@click.option(
-    "--maintainer", help="Name <email> for the changelog; default: DEBFULLNAME <DEBEMAIL>."
-)
+@_output_option
+@_cache_dir_option
+@_maintainer_option
 @click.option(
     "--lintian/--no-lintian",
     default=True,
@@ -155,6 +217,9 @@ def build(
     omero_web_version: str,
     revision: int,
     icepy_wheel: str | None,
+    icepy_sha256: str | None,
+    lock_file: Path | None,
+    apps: tuple[str, ...],
     mirror: str | None,
     security_mirror: str | None,
     refresh: bool,
@@ -176,34 +241,30 @@ def build(
     def action() -> None:
         config = BuildConfig(
             target=get_target(target_name),
-            project_root=PROJECT_ROOT,
+            project_root=packaging_root(),
             output_dir=output_dir.resolve(),
             cache_dir=cache.resolve(),
             omero_web_version=validate_version(omero_web_version),
             revision=revision,
             icepy_wheel=icepy_wheel,
+            icepy_sha256=icepy_sha256,
+            lock_file=lock_file.resolve() if lock_file else None,
+            apps=apps,
             mirror=mirror,
             security_mirror=security_mirror,
             refresh_base=refresh,
             network=network_from_environment(environ, ca_certs),
             jobs=jobs,
             maintainer=maintainer or maintainer_from_environment(environ),
-            source_date_epoch=source_date_epoch(environ, PROJECT_ROOT),
+            source_date_epoch=source_date_epoch(environ, checkout_root(), packaging_root()),
             keep_containers=environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS") == "1",
             lintian=lintian,
         )
         # The log is written in the cache and moved beside the artifacts only
         # when they are all there: a failed build leaves nothing in --output.
         work_log = config.cache_dir / "logs" / f"{os.getpid()}-{log_path_for(config).name}"
-        progress = Progress(log_path=work_log, verbose=verbose)
         started = time.monotonic()
-        try:
-            result = run_build(config, progress)
-        except BuildError:
-            progress.say(f"the full build log is {work_log}")
-            raise
-        finally:
-            progress.close()
+        result = run_logged(work_log, verbose, lambda progress: run_build(config, progress))
         final_log = log_path_for(config)
         shutil.move(work_log, final_log)
         click.echo(f"built in {time.monotonic() - started:.0f} s:")
@@ -218,11 +279,78 @@ def build(
     run_reporting_errors(ctx.obj["debug"], action)
 
 
+@main.command("app")
+@click.argument("apps", nargs=-1, required=True, metavar="NAME[==VERSION]...")
+@click.option(
+    "--target",
+    "target_name",
+    default=DEFAULT_TARGET,
+    show_default=True,
+    help="Distribution to build for: the omero-web package's.",
+)
+@click.option(
+    "--omero-web-deb",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The omero-web .deb to build against (default: the newest for the target in --output).",
+)
+@click.option(
+    "--revision",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Debian revision of the app packages.",
+)
+@_ca_cert_option
+@_output_option
+@_cache_dir_option
+@_maintainer_option
+@click.option("--lintian/--no-lintian", default=True, show_default=True)
+@click.option("--verbose", is_flag=True, help="Print the build log as it is written.")
+@click.pass_context
+def app(ctx: click.Context, apps: tuple[str, ...], target_name: str, omero_web_deb: Path | None,
+        revision: int, ca_certs: tuple[Path, ...], output_dir: Path, cache_dir: Path | None,
+        maintainer: str | None, lintian: bool, verbose: bool) -> None:  # fmt: skip
+    """Build omero-web-app-<name> packages of OMERO.web apps (omero-figure,
+    omero-iviewer==0.19.1, ...) against an omero-web .deb, in one container."""
+    from builder.apps.build import AppBuildConfig, build_apps
+
+    environ = os.environ
+    cache = (cache_dir or default_cache_dir(environ)).resolve()
+
+    def action() -> None:
+        config = AppBuildConfig(
+            build=BuildConfig(
+                target=get_target(target_name),
+                project_root=packaging_root(),
+                output_dir=output_dir.resolve(),
+                cache_dir=cache,
+                revision=revision,
+                network=network_from_environment(environ, ca_certs),
+                maintainer=maintainer or maintainer_from_environment(environ),
+                source_date_epoch=source_date_epoch(environ, checkout_root(), packaging_root()),
+                keep_containers=environ.get("OMERO_WEB_DEB_KEEP_CONTAINERS") == "1",
+                lintian=lintian,
+            ),
+            apps=apps,
+            omero_web_deb=omero_web_deb.resolve() if omero_web_deb else None,
+        )
+        work_log = cache / "logs" / f"{os.getpid()}-apps.build.log"
+        started = time.monotonic()
+        built = run_logged(work_log, verbose, lambda progress: build_apps(config, progress))
+        final_log = built[0].files[0].with_name(f"{built[0].package.stem}.build.log")
+        shutil.move(work_log, final_log)
+        click.echo(f"built in {time.monotonic() - started:.0f} s:")
+        for result in built:
+            for path in result.files:
+                click.echo(f"  {path}")
+        click.echo(f"  {final_log}")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
 @main.command()
 @click.option("--mirror", metavar="URL", help="Check bootstrapping from this mirror.")
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Default: ~/.cache/omero-web-deb"
-)
+@_cache_dir_option
 @click.pass_context
 def targets(ctx: click.Context, mirror: str | None, cache_dir: Path | None) -> None:
     """List targets and whether their base image can be had here."""
@@ -243,6 +371,68 @@ def list_targets(client: docker.DockerClient, cache_dir: Path, mirror: str | Non
         result = check_availability(client, target, cache_dir, mirror)
         state = "yes" if result.available else "no"
         click.echo(f"{target.name:14} {target.codename:9} {target.python:7} {state}: {result.how}")
+
+
+# --- requirement locks ----------------------------------------------------
+
+
+@main.command("lock")
+@click.option("--target", "target_name", default=DEFAULT_TARGET, show_default=True)
+@click.option("--omero-web-version", default=DEFAULT_OMERO_WEB_VERSION, show_default=True)
+@_ca_cert_option
+@_cache_dir_option
+@click.option("--verbose", is_flag=True, help="Print the log as it is written.")
+@click.pass_context
+def lock(ctx: click.Context, target_name: str, omero_web_version: str,
+         ca_certs: tuple[Path, ...], cache_dir: Path | None, verbose: bool) -> None:  # fmt: skip
+    """Make or refresh the lock of a target and omero-web version.
+
+    pip resolves in the target's build container; the lock, with the sha256
+    of every file the target may install, goes to
+    locks/<target>/omero-web-<version>.txt.
+    """
+    from builder.build import make_lock
+
+    environ = os.environ
+    cache = (cache_dir or default_cache_dir(environ)).resolve()
+
+    def action() -> None:
+        root = checkout_root() or Path.cwd()
+        config = BuildConfig(
+            target=get_target(target_name),
+            project_root=root,
+            output_dir=root,
+            cache_dir=cache,
+            omero_web_version=validate_version(omero_web_version),
+            network=network_from_environment(environ, ca_certs),
+        )
+        log = cache / "logs" / f"{os.getpid()}-lock.log"
+        progress = Progress(log_path=log, verbose=verbose)
+        try:
+            path, changed = make_lock(config, progress)
+        except BuildError:
+            progress.say(f"the full log is {log}")
+            raise
+        finally:
+            progress.close()
+        log.unlink()
+        click.echo(f"{'wrote' if changed else 'unchanged:'} {path}")
+
+    run_reporting_errors(ctx.obj["debug"], action)
+
+
+@main.command("check-locks")
+@click.pass_context
+def check_locks(ctx: click.Context) -> None:
+    """Check the committed locks against what the package index serves now."""
+    from builder.lock_check import check_committed_locks
+
+    def action() -> None:
+        root = checkout_root() or Path.cwd()
+        for line in check_committed_locks(root, network_from_environment(os.environ).index_url):
+            click.echo(line)
+
+    run_reporting_errors(ctx.obj["debug"], action)
 
 
 # --- apt repository -------------------------------------------------------
@@ -334,7 +524,8 @@ def repo_init(ctx: click.Context, repo_dir: Path, suites: tuple[str, ...], url: 
 @click.pass_context
 def repo_publish(ctx: click.Context, debs: tuple[Path, ...], repo_dir: Path, gnupghome: Path | None,
                  key: str | None, passphrase_file: Path | None, verbose: bool) -> None:  # fmt: skip
-    """Add .debs to their suites (from each version's ~target suffix), re-sign, switch atomically."""
+    """Add .debs to their suites (from each version's ~target suffix; the toolkit's own
+    python3-omero-web-deb to every suite), re-sign, switch atomically."""
     from builder.repo.commands import SigningOptions, publish
 
     def action() -> None:

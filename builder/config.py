@@ -16,6 +16,8 @@ from builder.targets import Target
 
 DEFAULT_OMERO_WEB_VERSION = "5.33.2"
 ICEPY_VERSION = "3.6.5"
+# The zeroc-ice 3.6.5 sdist IcePy is compiled from, as PyPI serves it.
+ICEPY_SDIST_SHA256 = "4235ffeb605bcd4e22e716577f7d61e4aa1bc82f65276bb542701a81b7933356"
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 # Locally added CAs, the Debian way (update-ca-certificates(8)).
 HOST_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
@@ -58,6 +60,11 @@ class BuildConfig:
     omero_web_version: str = DEFAULT_OMERO_WEB_VERSION
     revision: int = 1
     icepy_wheel: str | None = None  # URL or file
+    icepy_sha256: str | None = None  # the wheel's; required for a URL
+    lock_file: Path | None = None  # instead of locks/<target>/omero-web-<version>.txt
+    # OMERO.web apps baked into the package (--app), NAME[==VERSION] as
+    # typed; NAME==VERSION once the build has checked its inputs.
+    apps: tuple[str, ...] = ()
     mirror: str | None = None
     security_mirror: str | None = None
     refresh_base: bool = False  # bootstrap the base image anew (security updates)

@@ -31,7 +31,10 @@ def docker_client() -> docker.DockerClient:
     """The engine's client, or an error that says how to get one."""
     client = None
     try:
-        client = docker.from_env(timeout=600)
+        # "auto": the engine's own API version.  The docker SDK 5.0 that
+        # Debian 12 and Ubuntu 22.04/24.04 package asks for 1.41 otherwise,
+        # which Docker 29 (in Ubuntu's -updates) refuses: its oldest is 1.44.
+        client = docker.from_env(version="auto", timeout=600)
         client.ping()
     except docker.errors.DockerException as e:
         if client is not None:

@@ -24,9 +24,11 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from builder.apps.bake import baked_apps
 from builder.config import ICEPY_VERSION, BuildConfig
 from builder.errors import BuildError
 from builder.paths import ARCHITECTURE, PACKAGE_NAME, path_tokens
+from builder.resources import packaging_files
 
 # Token -> the file under debian/ pasted in its place: one source for text
 # that several shipped files carry.
@@ -84,7 +86,7 @@ def render_static_files(debian_dir: Path) -> dict[PurePosixPath, DebianFile]:
     """Path under debian/ -> its text with includes pasted and paths filled."""
     tokens = path_tokens()
     rendered = {}
-    for path in sorted(p for p in debian_dir.rglob("*") if p.is_file()):
+    for path in packaging_files(debian_dir):
         relative = PurePosixPath(path.relative_to(debian_dir).as_posix())
         where = f"debian/{relative}"
         text = paste_includes(path.read_text(encoding="utf-8"), debian_dir, where)
@@ -116,6 +118,7 @@ def render_debian_templates(config: BuildConfig) -> dict[str, str]:
         "maintainer": config.maintainer,
         "date": email.utils.formatdate(config.source_date_epoch, usegmt=False, localtime=False),
         "paths": path_tokens(),
+        "baked_apps": [app.package for app in baked_apps(config.apps)],
     }
     rendered = {}
     for name in env.list_templates(

@@ -5,11 +5,18 @@ against the target's Python), the cache, or a build from the PyPI sdist with
 the project's patches (builder/patches/icepy), compiled on every core.
 Cache entries are keyed by target, Python ABI and a hash of the patch set and
 build script, so changing a patch rebuilds the wheel and nothing else does.
+
+Every wheel is pinned by its sha256: a URL needs --icepy-sha256 and is
+downloaded to a temporary name, renamed only once complete and verified; a
+file is hashed (and checked, if --icepy-sha256 is given); a compiled wheel's
+hash is recorded beside it in the cache and checked at each reuse.  pip
+then installs it with that hash required (builder/requirement_lock.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -18,15 +25,32 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from builder.config import ICEPY_VERSION, BuildConfig
+from builder.config import ICEPY_SDIST_SHA256, ICEPY_VERSION, BuildConfig
 from builder.context import BuildContext
-from builder.errors import CommandFailed, NetworkError, UsageError
+from builder.errors import BuildError, CommandFailed, NetworkError, UsageError
 from builder.locks import cache_lock
 from builder.paths import ARCHITECTURE
+from builder.resources import icepy_build_script, icepy_patches_dir
 from builder.targets import Target
 
-PATCHES_DIR = Path(__file__).parent / "patches" / "icepy"
-BUILD_SCRIPT = Path(__file__).parent / "icepy_build.py"
+PATCHES_DIR = icepy_patches_dir()
+BUILD_SCRIPT = icepy_build_script()
+# The zeroc-ice 3.6.5 sdist's file times (2019-07-31): the date of every
+# file in a wheel compiled here.
+ICEPY_SOURCE_DATE_EPOCH = 1564602578
+# The glibc each legacy manylinux tag stands for (PEP 600).
+LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class IcePyWheel:
+    """The wheel a build installs, as its record names it."""
+
+    path: PurePosixPath  # in the build container
+    sha256: str
+    origin: str  # given (file or URL), cached, or built
 
 
 @dataclass(frozen=True)
@@ -73,10 +97,35 @@ def check_wheel_for_target(filename: str, target: Target) -> None:
             f"Python {target.python} ({target.python_abi}); give a {target.python_abi} wheel "
             "or leave out --icepy-wheel to build one"
         )
-    if not any(p.endswith("x86_64") for p in wheel.platform_tags):
+    x86_64 = [p.removesuffix("_x86_64") for p in wheel.platform_tags if p.endswith("_x86_64")]
+    if not x86_64:
         raise UsageError(
             f"{filename} is for {', '.join(wheel.platform_tags)}, not x86_64 ({ARCHITECTURE})"
         )
+    needed = [required_glibc(platform) for platform in x86_64]
+    if not any(glibc is None or glibc <= target.glibc for glibc in needed):
+        oldest = min(glibc for glibc in needed if glibc is not None)
+        raise UsageError(
+            f"{filename} needs glibc {oldest[0]}.{oldest[1]} or newer, but {target.name} has "
+            f"glibc {target.glibc[0]}.{target.glibc[1]}: it would not load there; give a wheel "
+            f"tagged manylinux_{target.glibc[0]}_{target.glibc[1]}_x86_64 or older (or "
+            "linux_x86_64, built on the target), or leave out --icepy-wheel to build one"
+        )
+
+
+def required_glibc(platform: str) -> tuple[int, int] | None:
+    """The glibc a wheel's platform (its tag less `_x86_64`) needs; None for
+    `linux`: a wheel built on the target itself, whose glibc the tag does
+    not say."""
+    if platform in LEGACY_MANYLINUX:
+        return LEGACY_MANYLINUX[platform]
+    match = _MANYLINUX.match(platform)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    if platform == "linux":
+        return None
+    # musllinux and the like: no glibc this target has.
+    return (999, 0)
 
 
 def patch_series() -> list[Path]:
@@ -93,45 +142,109 @@ def cache_key(target: Target) -> str:
 
 
 def cached_wheel(cache_dir: Path, target: Target) -> Path | None:
+    """The compiled wheel in the cache, checked against the hash recorded
+    when it was built: a changed wheel stops the build."""
     entry = cache_dir / "icepy" / cache_key(target)
     wheels = sorted(entry.glob("*.whl")) if entry.is_dir() else []
-    return wheels[0] if wheels else None
+    if not wheels:
+        return None
+    recorded = recorded_sha256(wheels[0])
+    if recorded is None:
+        # An entry from before hashes were recorded: from now on, its hash.
+        record_sha256(wheels[0])
+    else:
+        check_sha256(wheels[0], recorded, "the cached IcePy wheel")
+    return wheels[0]
 
 
-def fetch_given_wheel(location: str, cache_dir: Path) -> Path:
-    """A local path for --icepy-wheel, downloading it when it is a URL."""
+def record_sha256(wheel: Path) -> None:
+    """Record the wheel's hash beside it, in sha256sum's format (so that
+    `sha256sum -c` checks it by hand too)."""
+    wheel.with_name(wheel.name + ".sha256").write_text(f"{file_sha256(wheel)}  {wheel.name}\n")
+
+
+def recorded_sha256(wheel: Path) -> str | None:
+    record = wheel.with_name(wheel.name + ".sha256")
+    return record.read_text().split()[0] if record.is_file() else None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path: Path, expected: str, what: str) -> None:
+    """Stop, naming the file and both hashes, when `path` is not `expected`."""
+    actual = file_sha256(path)
+    if actual != expected:
+        raise BuildError(
+            f"{what} {path} has sha256 {actual}, but {expected} was expected: the file "
+            "changed or is not the one meant; nothing was built"
+        )
+
+
+def fetch_given_wheel(location: str, cache_dir: Path, sha256: str | None) -> Path:
+    """A local path for --icepy-wheel, downloading it when it is a URL.
+
+    A download goes to a temporary name beside its destination and is
+    renamed only once complete and of the expected sha256, so neither a
+    broken transfer nor a changed file ever sits in the cache; downloads
+    are cached by that hash, not by the URL's file name."""
+    if sha256 is not None and not _SHA256.match(sha256):
+        raise UsageError(f"--icepy-sha256 {sha256!r} is not a sha256 (64 lower-case hex digits)")
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme in ("http", "https"):
-        filename = Path(parsed.path).name
-        destination = cache_dir / "downloads" / filename
+        if sha256 is None:
+            raise UsageError(
+                f"--icepy-wheel {location} is a download: give its --icepy-sha256 too "
+                "(`sha256sum` of the file you mean), so that no other file is built in"
+            )
+        destination = cache_dir / "downloads" / sha256 / Path(parsed.path).name
         if destination.is_file():
+            check_sha256(destination, sha256, "the cached download of the IcePy wheel")
             return destination
         destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with (
-                urllib.request.urlopen(location, timeout=120) as response,
-                tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial,
-            ):
-                shutil.copyfileobj(response, partial)
-        except (urllib.error.URLError, OSError) as e:
-            raise NetworkError(
-                f"cannot download the IcePy wheel {location}: {getattr(e, 'reason', e)}"
-            ) from e
-        Path(partial.name).rename(destination)
+        with tempfile.NamedTemporaryFile(
+            dir=destination.parent, prefix=".partial-", delete=False
+        ) as partial:
+            try:
+                with urllib.request.urlopen(location, timeout=120) as response:
+                    shutil.copyfileobj(response, partial)
+            except (urllib.error.URLError, OSError) as e:
+                Path(partial.name).unlink()
+                raise NetworkError(
+                    f"cannot download the IcePy wheel {location}: {getattr(e, 'reason', e)}"
+                ) from e
+        downloaded = Path(partial.name)
+        actual = file_sha256(downloaded)
+        if actual != sha256:
+            downloaded.unlink()
+            raise BuildError(
+                f"the IcePy wheel downloaded from {location} has sha256 {actual}, but "
+                f"--icepy-sha256 is {sha256}: it was not kept; check the URL and the hash"
+            )
+        downloaded.rename(destination)
         return destination
     path = Path(parsed.path if parsed.scheme == "file" else location)
     if not path.is_file():
         raise UsageError(f"IcePy wheel {location} does not exist")
+    if sha256 is not None:
+        check_sha256(path, sha256, "the IcePy wheel")
     return path
 
 
 def resolve_given_wheel(config: BuildConfig) -> Path | None:
     """Check --icepy-wheel before anything slow starts."""
     if config.icepy_wheel is None:
+        if config.icepy_sha256 is not None:
+            raise UsageError("--icepy-sha256 is the hash of an --icepy-wheel: give that too")
         return None
     filename = Path(urllib.parse.urlparse(config.icepy_wheel).path).name
     check_wheel_for_target(filename, config.target)
-    return fetch_given_wheel(config.icepy_wheel, config.cache_dir)
+    return fetch_given_wheel(config.icepy_wheel, config.cache_dir, config.icepy_sha256)
 
 
 def build_icepy_wheel(context: BuildContext) -> Path:
@@ -160,9 +273,15 @@ def build_icepy_wheel(context: BuildContext) -> Path:
             f"zeroc-ice=={ICEPY_VERSION}",
         ]
     )
-    container.call(
-        ["tar", "-xzf", str(work / f"zeroc-ice-{ICEPY_VERSION}.tar.gz"), "-C", str(work)]
-    )
+    sdist = work / f"zeroc-ice-{ICEPY_VERSION}.tar.gz"
+    served = container.call(["sha256sum", str(sdist)]).stdout.split()[0]
+    if served != ICEPY_SDIST_SHA256:
+        raise BuildError(
+            f"the package index served {sdist.name} with sha256 {served}, but IcePy is "
+            f"built only from the sdist with sha256 {ICEPY_SDIST_SHA256}: a changed or "
+            "tampered file, or PIP_INDEX_URL serves another one; nothing was built"
+        )
+    container.call(["tar", "-xzf", str(sdist), "-C", str(work)])
     container.copy_into(PATCHES_DIR, work)
     for patch in patch_series():
         container.call(
@@ -179,7 +298,11 @@ def build_icepy_wheel(context: BuildContext) -> Path:
             str(config.jobs),
             "--out",
             str(work / "dist"),
-        ]
+        ],
+        # bdist_wheel dates the files it packs by SOURCE_DATE_EPOCH where
+        # set, else by their build time: two compiles of the same sources
+        # then give the same wheel bytes.
+        env={"SOURCE_DATE_EPOCH": str(ICEPY_SOURCE_DATE_EPOCH)},
     )
     wheels = container.call(["sh", "-c", f"ls {work}/dist/*.whl"]).stdout.split()
     if len(wheels) != 1:
@@ -190,22 +313,30 @@ def build_icepy_wheel(context: BuildContext) -> Path:
     # Copy out beside the entry, then rename: a cache entry is whole or absent.
     entry.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=entry.parent) as partial:
-        container.copy_out(built, Path(partial) / "wheel")
+        record_sha256(container.copy_out(built, Path(partial) / "wheel"))
         shutil.rmtree(entry, ignore_errors=True)
         Path(partial, "wheel").rename(entry)
     return entry / built.name
 
 
-def provide_icepy_wheel(context: BuildContext) -> PurePosixPath:
+def provide_icepy_wheel(context: BuildContext) -> IcePyWheel:
     """Put the IcePy wheel into the container (the given one, the cached
-    one, or one built now); return its path there."""
+    one, or one built now); return its path there and its sha256."""
     config = context.config
-    wheel = context.icepy_wheel or cached_wheel(config.cache_dir, config.target)
+    origin = f"given: {config.icepy_wheel}"
+    wheel = context.icepy_wheel
+    if wheel is None:
+        origin = f"compiled from the zeroc-ice {ICEPY_VERSION} sdist, cached"
+        wheel = cached_wheel(config.cache_dir, config.target)
     if wheel is None:
         with cache_lock(
             config.cache_dir, f"icepy-{cache_key(config.target)}", context.progress.log
         ):
             # Another build may have made it while this one waited.
-            wheel = cached_wheel(config.cache_dir, config.target) or build_icepy_wheel(context)
+            wheel = cached_wheel(config.cache_dir, config.target)
+            if wheel is None:
+                origin = f"compiled from the zeroc-ice {ICEPY_VERSION} sdist by this build"
+                wheel = build_icepy_wheel(context)
+    sha256 = file_sha256(wheel)
     context.container.copy_into(wheel, context.wheel_dir)
-    return context.wheel_dir / wheel.name
+    return IcePyWheel(context.wheel_dir / wheel.name, sha256, origin)

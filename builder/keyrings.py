@@ -182,7 +182,7 @@ def fetch_keyring_package(
         package_file = DebFile(file.name)
         try:
             data = package_file.data.get_content(f".{member}")
-        except DebError as e:
+        except (DebError, KeyError) as e:  # python-debian before 0.1.49 raises KeyError
             raise KeyringUnavailable(f"{deb_url} holds no {member}") from e
         finally:
             package_file.close()

@@ -19,7 +19,16 @@ from builder.lintian_overrides import OVERRIDES, for_lintian
 
 # What a build leaves in the output folder, after the artifact stem: what
 # dpkg-buildpackage writes, and lintian's report.
-ARTIFACT_SUFFIXES = (".deb", ".buildinfo", ".changes", ".lintian.txt")
+ARTIFACT_SUFFIXES = (
+    ".deb",
+    ".buildinfo",
+    ".changes",
+    # What the build was made from (builder/build_record.py), and the lock
+    # the venv was installed from: the committed one, or one resolved now.
+    ".build-inputs",
+    ".lock.txt",
+    ".lintian.txt",
+)
 
 
 @dataclass(frozen=True)
@@ -54,12 +63,17 @@ def build_deb(context: BuildContext) -> None:
     )
 
 
-def run_lintian(context: BuildContext) -> str:
+def run_lintian(
+    context: BuildContext,
+    changes: PurePosixPath | None = None,
+    report: PurePosixPath | None = None,
+) -> str:
     """Write lintian's findings beside the .changes and return a one-line
     summary.  It never fails the build by itself: the tests hold the
-    package to no errors."""
-    changes = context.artifact(".changes")
-    report = context.artifact(".lintian.txt")
+    package to no errors.  CHANGES and REPORT: omero-web's unless given
+    (an app package's)."""
+    changes = changes or context.artifact(".changes")
+    report = report or context.artifact(".lintian.txt")
     if not context.config.lintian:
         context.container.write_file(report, b"lintian was skipped for this build (--no-lintian)\n")
         return "skipped (--no-lintian)"

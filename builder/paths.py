@@ -24,6 +24,10 @@ OMERODIR = OMERO_WEB_ROOT / "omero-web"
 # OMERO.web's static files, collected at build time (builder/static.py):
 # the package's, read-only, served by nginx (omero.web.static_root).
 STATIC_DIR = OMERO_WEB_ROOT / "static"
+# OMERO.web apps packaged on their own (omero-web-app-<short>): one folder
+# each, APPS_DIR/<short>/site-packages, made visible to the venv by a .pth
+# file; omero-web's dpkg trigger watches APPS_DIR (debian/omero-web.triggers).
+APPS_DIR = OMERO_WEB_ROOT / "apps"
 CONFIG_DIR = PurePosixPath("/etc/omero-web")
 STATE_DIR = PurePosixPath("/var/lib/omero-web")
 LIB_DIR = PurePosixPath("/usr/lib/omero-web")
@@ -39,6 +43,7 @@ INSTALLED: dict[str, PurePosixPath] = {
     "VENV": VENV,
     "OMERODIR": OMERODIR,
     "STATIC_DIR": STATIC_DIR,
+    "APPS_DIR": APPS_DIR,
     "CONFIG_DIR": CONFIG_DIR,
     "STATE_DIR": STATE_DIR,
     "LIB_DIR": LIB_DIR,
@@ -63,6 +68,10 @@ BUILD_ROOT = PurePosixPath("/omero-web-deb-build")
 CA_DIR = PurePosixPath("/usr/local/share/ca-certificates/omero-web-deb")
 WHEEL_DIR = BUILD_ROOT / "wheels"
 ICEPY_WORK = BUILD_ROOT / "icepy"
+# Where a lock is resolved (builder/lock_resolution.py), and the requirements
+# file pip installs the venv from: the lock plus the IcePy wheel's hash.
+LOCK_WORK = BUILD_ROOT / "lock"
+VENV_REQUIREMENTS = BUILD_ROOT / "venv-requirements.txt"
 PIP_CACHE = PurePosixPath("/root/.cache/pip")
 
 # Where a build writes its ~15,000 files several times over (the venv at its

@@ -20,6 +20,9 @@ class Target:
     keyring: str  # host keyring that verifies the mirror's Release file
     version_suffix: str  # appended to the Debian revision: 5.33.2-1~deb12
     security_mirror: str  # where the -security suite is served
+    # The release's glibc (libc6 in its archive): the newest manylinux
+    # wheel (PEP 600) its Python can load is manylinux_<glibc>.
+    glibc: tuple[int, int]
 
     @property
     def suites(self) -> tuple[str, ...]:
@@ -60,6 +63,7 @@ TARGETS: dict[str, Target] = {
             UBUNTU_KEYRING,
             "ubuntu22.04",
             UBUNTU_MIRROR,
+            (2, 35),
         ),
         Target(
             "ubuntu-24.04",
@@ -73,6 +77,7 @@ TARGETS: dict[str, Target] = {
             UBUNTU_KEYRING,
             "ubuntu24.04",
             UBUNTU_MIRROR,
+            (2, 39),
         ),
         Target(
             "debian-12",
@@ -86,6 +91,7 @@ TARGETS: dict[str, Target] = {
             DEBIAN_KEYRING,
             "deb12",
             DEBIAN_SECURITY_MIRROR,
+            (2, 36),
         ),
         Target(
             "debian-13",
@@ -99,6 +105,7 @@ TARGETS: dict[str, Target] = {
             DEBIAN_KEYRING,
             "deb13",
             DEBIAN_SECURITY_MIRROR,
+            (2, 41),
         ),
     )
 }

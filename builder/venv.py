@@ -9,13 +9,14 @@ cannot write the venv, and compiling at install took half a minute.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from builder.config import ICEPY_VERSION
 from builder.context import BuildContext
 from builder.errors import BuildError, CommandFailed
-from builder.paths import BUILD_PATH_MARKERS, STATIC_DIR, VENV
+from builder.paths import BUILD_PATH_MARKERS, STATIC_DIR, VENV, VENV_REQUIREMENTS
+from builder.requirement_lock import Lock, install_requirements
 
 # Optional back ends the debconf questions can switch on: gevent workers and
 # the Redis session store (upstream's "redis" extra).
@@ -26,6 +27,34 @@ VENV_PYTHON = str(VENV / "bin" / "python")
 # Message catalogs kept: OMERO.web fixes LANGUAGE_CODE to en-gb and has no
 # LocaleMiddleware, so Django reads no other language's catalog.
 KEPT_LANGUAGES = frozenset({"en", "en_GB"})
+# pip's report of a file whose hash is not the one required (pip 22 to 26;
+# some add `(from -r FILE (line N))` before the colon):
+#     zeroc-ice==3.6.5 from file:///.../zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl:
+#         Expected sha256 <hex>
+#              Got        <hex>
+_HASH_MISMATCH = re.compile(
+    r"^\s+(?P<requirement>\S+) from (?P<url>\S+?)(?: \(from [^\n]*\))?:?\n"
+    r"(?P<expected>(?:\s+(?:Expected|or) sha256 [0-9a-f]{64}\n)+)"
+    r"\s+Got\s+(?P<got>[0-9a-f]{64})",
+    re.MULTILINE,
+)
+
+
+def requested_requirements(omero_web_version: str) -> tuple[str, ...]:
+    """What the venv is resolved from: omero-web (with the Redis session
+    store's extra) and the optional back ends."""
+    return (f"omero-web[redis]=={omero_web_version}", *EXTRA_REQUIREMENTS)
+
+
+def hash_mismatches(pip_output: str) -> list[str]:
+    """pip's refusals of files whose hash is not the locked one, as
+    `file: expected sha256 X, got Y` lines."""
+    found = []
+    for match in _HASH_MISMATCH.finditer(pip_output):
+        filename = match.group("url").rsplit("/", 1)[-1].split("#")[0]
+        expected = " or ".join(re.findall(r"[0-9a-f]{64}", match.group("expected")))
+        found.append(f"{filename}: expected sha256 {expected}, got {match.group('got')}")
+    return found
 
 
 def target_interpreter(context: BuildContext) -> PurePosixPath:
@@ -42,29 +71,46 @@ def target_interpreter(context: BuildContext) -> PurePosixPath:
     return real
 
 
-def create_venv(context: BuildContext) -> str:
-    """Create and fill the venv; return the pinned requirements it holds."""
+def create_venv(context: BuildContext, lock: Lock, icepy_sha256: str, lock_name: str) -> str:
+    """Create and fill the venv from the lock, every file hash-checked by
+    pip (the IcePy wheel against `icepy_sha256`); return the pinned
+    requirements it holds.  `lock_name` names the lock in errors."""
     container, config = context.container, context.config
     python = target_interpreter(context)
     pip = [VENV_PYTHON, "-m", "pip"]
     container.call(["rm", "-rf", str(VENV)])
     container.call([str(python), "-m", "venv", str(VENV)])
+    container.write_file(VENV_REQUIREMENTS, install_requirements(lock, icepy_sha256).encode())
     # --find-links rather than the wheel's path: pip then records no
     # direct_url.json, which would carry a build path into the package.
-    container.call(
-        [
-            *pip,
-            "install",
-            "--no-compile",
-            "--find-links",
-            str(context.wheel_dir),
-            f"zeroc-ice=={ICEPY_VERSION}",
-            f"omero-web[redis]=={config.omero_web_version}",
-            *EXTRA_REQUIREMENTS,
-        ],
-        hint="pip could not install omero-web into the venv: check the network, the "
-        "proxy variables, PIP_INDEX_URL and --ca-cert",
-    )
+    install = [
+        *pip,
+        "install",
+        "--no-compile",
+        "--require-hashes",
+        "--find-links",
+        str(context.wheel_dir),
+        "--requirement",
+        str(VENV_REQUIREMENTS),
+    ]
+    result = container.call(install, check=False)
+    if result.returncode != 0:
+        refused = hash_mismatches(result.output)
+        if refused:
+            raise BuildError(
+                f"pip refused files whose sha256 is not the one in {lock_name} (or, for "
+                "IcePy, the wheel's recorded hash); nothing was installed:\n  "
+                + "\n  ".join(refused)
+                + "\nA changed or tampered file: find out why before anything else; if the "
+                "index rightly serves new files, make the lock anew with `omero-web-deb lock`"
+            )
+        raise CommandFailed(
+            install,
+            result.returncode,
+            "\n".join(result.output.splitlines()[-25:]),
+            "pip could not install omero-web into the venv: check the network, the "
+            "proxy variables, PIP_INDEX_URL and --ca-cert",
+        )
     installed_icepy = container.call([*pip, "show", "-f", "zeroc-ice"]).stdout
     if f"IcePy.cpython-{config.target.python_abi[2:]}" not in installed_icepy:
         raise BuildError("the venv's IcePy is not the compiled wheel that was provided")
@@ -90,12 +136,14 @@ def create_venv(context: BuildContext) -> str:
     return requirements
 
 
-def check_no_build_paths(context: BuildContext) -> None:
+def check_no_build_paths(
+    context: BuildContext, folders: Iterable[PurePosixPath] = (VENV, STATIC_DIR)
+) -> None:
     """Fail when a build-time path leaked into any file about to be packaged."""
     argv = ["grep", "-rlF", "--binary-files=text"]
     for marker in BUILD_PATH_MARKERS:
         argv += ["-e", marker]
-    argv += [str(VENV), str(STATIC_DIR)]
+    argv += [str(folder) for folder in folders]
     # grep exits 0 when it found a marker, 1 when it found none, 2 on error.
     found = context.container.call(argv, check=False)
     if found.returncode not in (0, 1):
@@ -145,7 +193,7 @@ def trim_venv(context: BuildContext) -> int:
     return len(unshipped)
 
 
-def compile_bytecode(context: BuildContext) -> None:
+def compile_bytecode(context: BuildContext, folder: PurePosixPath = VENV / "lib") -> None:
     """Compile the venv's bytecode where it is installed, hash-checked (PEP
     552): no file time enters the package, and a source edited on the host is
     recompiled rather than served stale.  Forced: the build's own imports
@@ -153,7 +201,7 @@ def compile_bytecode(context: BuildContext) -> None:
     compile (a wheel's template or test data) gets none, as at runtime;
     compileall then exits 1 after listing it."""
     argv = [VENV_PYTHON, "-m", "compileall", "-q", "-f", "-j", "0"]
-    argv += ["--invalidation-mode", "checked-hash", str(VENV / "lib")]
+    argv += ["--invalidation-mode", "checked-hash", str(folder)]
     result = context.container.call(argv, check=False)
     if result.returncode not in (0, 1):
         raise CommandFailed(argv, result.returncode, result.output.strip())

@@ -9,6 +9,7 @@ apt-ftparchive (apt-utils) writes the indices (index.py) and gpg signs them
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import shutil
 from collections.abc import Sequence
@@ -104,7 +105,7 @@ def publish(
     """Add packages to their suites, keep every older version, re-sign, switch."""
     paths = RepositoryPaths(root.resolve())
     config = load_config(paths)
-    packages = [_check_fits(inspect_deb(deb), config, paths) for deb in debs]
+    packages = [fitted for deb in debs for fitted in _check_fits(inspect_deb(deb), config, paths)]
     try:
         key = _signing_key(paths, config, signing, runner)
         with locked(paths):
@@ -163,18 +164,25 @@ def published_versions(root: Path) -> dict[str, list[tuple[str, str]]]:
 # --- steps ---------------------------------------------------------------
 
 
-def _check_fits(info: PackageInfo, config: RepositoryConfig, paths: RepositoryPaths) -> PackageInfo:
+def _check_fits(
+    info: PackageInfo, config: RepositoryConfig, paths: RepositoryPaths
+) -> list[PackageInfo]:
+    """The package once per suite it goes to: its target's, or, for one
+    built for any suite (the toolkit's own), every suite served."""
+    if info.architecture not in (ARCHITECTURE, "all"):
+        raise PackageRejected(
+            f"{info.path} is for {info.architecture}; this repository serves {ARCHITECTURE} "
+            "(and Architecture: all) packages only"
+        )
+    if info.suite is None:
+        return [dataclasses.replace(info, suite=suite) for suite in config.suites]
     if info.suite not in config.suites:
         raise PackageRejected(
             f"{info.path} is for {info.suite}, which this repository does not serve (it serves "
             f"{', '.join(config.suites)}): publish it to a repository that does, or add "
             f'"{info.suite}" to "suites" in {paths.config} and publish again'
         )
-    if info.architecture != ARCHITECTURE:
-        raise PackageRejected(
-            f"{info.path} is for {info.architecture}; this repository serves {ARCHITECTURE} only"
-        )
-    return info
+    return [info]
 
 
 def _signing_key(

@@ -1,5 +1,9 @@
 """What a .deb says about itself: name, version, architecture, and which
-suite (target codename) it was built for."""
+suite (target codename) it was built for, if it was built for one.
+
+The toolkit's own package (python3-omero-web-deb, Architecture: all, a
+plain Debian revision) is built once for every distribution: its suite is
+None, and `repo publish` puts it in every suite the repository serves."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ class PackageInfo:
     package: str
     version: str
     architecture: str
-    suite: str
+    suite: str | None  # None: any suite (Architecture: all, no target in its version)
 
     @property
     def pool_name(self) -> str:
@@ -46,7 +50,9 @@ def inspect_deb(path: Path) -> PackageInfo:
             control = deb.debcontrol()
             package, version = control["Package"], control["Version"]
             architecture = control["Architecture"]
-            suite = suite_from_version(version) or _suite_from_changelog(path, version, deb)
+            suite = suite_from_version(version) or _suite_from_changelog(deb)
+            if suite is None and architecture != "all":
+                raise PackageRejected(_no_suite_message(path, version, deb))
     except (ArError, OSError, EOFError, KeyError, ValueError, tarfile.TarError, zlib.error,
             lzma.LZMAError) as e:  # fmt: skip
         raise PackageRejected(
@@ -62,17 +68,25 @@ def suite_from_version(version: str) -> str | None:
     return SUITE_BY_SUFFIX.get(match.group(1)) if match else None
 
 
-def _suite_from_changelog(path: Path, version: str, deb: DebFile) -> str:
-    """For a version without a target suffix, the changelog's distribution.
+def _changelog_distribution(deb: DebFile) -> str | None:
+    changelog = deb.changelog()
+    return str(changelog.distributions) if changelog is not None else None
+
+
+def _suite_from_changelog(deb: DebFile) -> str | None:
+    """For a version without a target suffix, the changelog's distribution
+    if it is a known suite.
 
     Only then: the changelog sits at the end of data.tar, so reading it
     decompresses the whole payload (about 10 s for omero-web)."""
-    changelog = deb.changelog()
-    distribution = str(changelog.distributions) if changelog is not None else None
-    if distribution in KNOWN_SUITES:
-        return distribution
+    distribution = _changelog_distribution(deb)
+    return distribution if distribution in KNOWN_SUITES else None
+
+
+def _no_suite_message(path: Path, version: str, deb: DebFile) -> str:
     suffixes = ", ".join(f"~{s}" for s in SUITE_BY_SUFFIX)
-    raise PackageRejected(
+    distribution = _changelog_distribution(deb)
+    return (
         f"{path}: cannot tell which distribution it is for: its version {version} ends in "
         f"none of {suffixes} and its changelog names {distribution or 'none'}; build it "
         "with `omero-web-deb build --target ...`"

@@ -36,6 +36,7 @@ TREES_KEPT = 2  # the served tree and the one before, for clients mid-download
 
 def pool_path(info: PackageInfo) -> Path:
     """Where a package lives in every tree: one pool folder per suite."""
+    assert info.suite is not None, "publish() gives every package its suites"
     return Path("pool", info.suite, info.package, info.pool_name)
 
 

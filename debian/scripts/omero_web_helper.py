@@ -33,13 +33,20 @@ import hashlib
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+# python -I leaves this file's folder off sys.path (3.11+); its modules
+# (omero_web_nginx_tls.py) are imported from there, when needed.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+if TYPE_CHECKING:
+    from omero_web_nginx_tls import Transport
 
 CONFIG_DIR = Path("@CONFIG_DIR@")
 OMERODIR = Path("@OMERODIR@")
@@ -78,6 +85,8 @@ def say(message: str) -> None:
 # turns it off (apps that open sockets or threads at import).
 
 STATIC_DIR = Path("@STATIC_DIR@")
+# Where OMERO.web app packages install themselves: APPS_DIR/<short>/site-packages.
+APPS_DIR = Path("@APPS_DIR@")
 CONFIG_XML = Path("etc/grid/config.xml")  # under OMERODIR, as the rest here
 PID_FILE = Path("var/django.pid")
 # What the static files in a folder of the admin's were collected for.
@@ -87,11 +96,15 @@ WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 def inputs(config_xml: Path) -> str:
     """What collected static files depend on: the configuration, the venv's
-    distributions and Python, and this file."""
+    distributions and the apps' packages, Python, and this file."""
     digest = hashlib.sha256(config_xml.read_bytes() if config_xml.exists() else b"")
     digest.update(Path(__file__).read_bytes())
     digest.update(sys.version.encode())
-    for site in sorted(Path(sys.prefix).glob("lib/python3*/site-packages")):
+    sites = [
+        *Path(sys.prefix).glob("lib/python3*/site-packages"),
+        *APPS_DIR.glob("*/site-packages"),
+    ]
+    for site in sorted(sites):
         for entry in sorted(site.glob("*.dist-info")):
             digest.update(entry.name.encode() + b"\n")
     return digest.hexdigest()
@@ -106,11 +119,16 @@ def omeroweb_dir() -> Path:
 
 def collect_static() -> None:
     # As `omero web start` does it: Django's manage.py in omeroweb's folder.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=omeroweb_dir(),
-        check=True,
-    )
+    # nginx (www-data) reads what it collects: not omero-web-cli's umask 027.
+    previous = os.umask(0o022)
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput"],
+            cwd=omeroweb_dir(),
+            check=True,
+        )
+    finally:
+        os.umask(previous)
 
 
 def collect_static_where_needed(omerodir: Path, static_root: str) -> None:
@@ -234,6 +252,10 @@ def start_gunicorn(options: argparse.Namespace) -> NoReturn:
 # values are asserted again.
 
 DROPINS_STAMP = Path("var/omero/dropins-loaded")
+# An OMERO.web app package's drop-in, 50-app-<short>.omero, and its folder
+# APPS_DIR/<short>: after `apt remove` the drop-in stays (a conffile, until
+# purge) but the folder is gone, and the drop-in is left out.
+APP_DROPIN = re.compile(r"[0-9]+-app-(?P<short>[a-z0-9][a-z0-9.+-]*)\.omero")
 
 
 def dropin_files(config_dir: Path) -> list[Path]:
@@ -243,6 +265,43 @@ def dropin_files(config_dir: Path) -> list[Path]:
         for path in sorted(config_dir.glob("*.omero"))
         if path.is_file() and not path.name.startswith(".")
     ]
+
+
+def installed_app_dropins(dropins: Sequence[Path], apps_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The drop-ins to load, and those of apps no longer installed."""
+    loaded: list[Path] = []
+    left_out: list[Path] = []
+    for path in dropins:
+        app = APP_DROPIN.fullmatch(path.name)
+        gone = app is not None and not (apps_dir / app["short"]).is_dir()
+        (left_out if gone else loaded).append(path)
+    return loaded, left_out
+
+
+def dropin_keys(dropins: Sequence[Path], verbs: Sequence[str]) -> set[str]:
+    """The keys the drop-ins' `config VERB [--option] KEY ...` lines name."""
+    keys = set()
+    for path in dropins:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError:
+                continue  # the CLI's load reports it
+            if len(words) < 3 or words[0] != "config" or words[1] not in verbs:
+                continue
+            key = next((word for word in words[2:] if not word.startswith("--")), None)
+            if key:
+                keys.add(key)
+    return keys
+
+
+def keys_to_reset(loaded: Sequence[Path], left_out: Sequence[Path]) -> list[str]:
+    """Keys unset before a load: `config append` adds to what is there, so a
+    list a drop-in appends to is rebuilt from the drop-ins at each load (no
+    entry twice, none of a removed app); every key a left-out app's drop-in
+    wrote goes too (its viewer, its settings)."""
+    appended = dropin_keys(loaded, ("append",))
+    return sorted(appended | dropin_keys(left_out, ("set", "append")))
 
 
 def dropins_state(dropins: Sequence[Path], config_xml: Path) -> str:
@@ -294,8 +353,8 @@ def omerodir_from_environment() -> Path:
 
 def apply_config(options: argparse.Namespace) -> int:
     omerodir = omerodir_from_environment()
-    dropins = dropin_files(CONFIG_DIR)
-    if not dropins:
+    dropins, left_out = installed_app_dropins(dropin_files(CONFIG_DIR), APPS_DIR)
+    if not dropins and not left_out:
         return 0
     config_xml = omerodir / CONFIG_XML
     stamp = omerodir / DROPINS_STAMP
@@ -304,7 +363,12 @@ def apply_config(options: argparse.Namespace) -> int:
             return 0
     except OSError:
         pass
-    run_omero(omero_cli(web=False), [["load", *map(str, dropins)]])
+    for path in left_out:
+        say(f"left out {path}: its app is no longer installed (purge its package to remove it)")
+    commands = [["config", "set", key] for key in keys_to_reset(dropins, left_out)]
+    if dropins:
+        commands.append(["load", *map(str, dropins)])
+    run_omero(omero_cli(web=False), commands)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
         new.write(dropins_state(dropins, config_xml))
@@ -380,6 +444,8 @@ COMPRESSION = [
     "gzip_proxied any;",
     "gzip_types text/css text/plain text/javascript application/javascript application/json image/svg+xml;",
 ]
+# invoke-rc.d's status when policy-rc.d forbids the action.
+POLICY_FORBIDS = 101
 # grep's [[:space:]]: the ASCII blanks.
 BLANKS = " \t\n\v\f\r"
 BLANK = f"[{BLANKS}]"
@@ -480,6 +546,12 @@ class Nginx:
     def at(self, path: Path) -> Path:
         return self.root / path.relative_to("/")
 
+    def current_text(self) -> str | None:
+        try:
+            return self.site.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+
     def is_ours(self) -> bool:
         if not self.site.is_file():
             return False
@@ -498,6 +570,26 @@ class Nginx:
         if self.which("invoke-rc.d"):
             result = self.run(["invoke-rc.d", "nginx", "reload"])
             sys.stderr.write(result.stdout + result.stderr)
+
+    def serve(self, port: str) -> None:
+        """Reload nginx with the new site, or start it if it is not running
+        (a port that was held when the package was configured, now free):
+        when it still cannot run, say so in one warning with the fix.  A
+        start policy-rc.d forbids (chroots, image builds) is no failure."""
+        if not self.which("invoke-rc.d"):
+            return
+        for action in ("reload", "start"):
+            result = self.run(["invoke-rc.d", "nginx", action])
+            sys.stderr.write(result.stdout + result.stderr)
+            if result.returncode == POLICY_FORBIDS:
+                return
+            if self.run(["invoke-rc.d", "nginx", "status"]).returncode == 0:
+                return
+        say(
+            f"WARNING: nginx is not running, so OMERO.web cannot be reached: it failed to start "
+            f"(above).  If another program holds port {port}, stop it or choose another port; "
+            "then run 'dpkg-reconfigure omero-web', which starts nginx."
+        )
 
     def debian_site_claims(self, port: str) -> bool:
         """Debian's default site is the default server on PORT."""
@@ -560,14 +652,28 @@ class Nginx:
             raise HelperError("could not render the nginx site (above)")
         return result.stdout.replace(private, str(OMERODIR))
 
-    def write(self, port: str, names: Sequence[str], *, default_server: bool) -> None:
+    def write(
+        self,
+        port: str,
+        names: Sequence[str],
+        *,
+        default_server: bool,
+        if_changed: bool = False,
+        transport: Transport | None = None,
+    ) -> None:
         """Write the site and enable it; check the whole configuration with
         `nginx -t`, and only then reload nginx.  A site that fails the check
-        is not activated: everything is put back as it was."""
+        is not activated: everything is put back as it was.  IF_CHANGED (the
+        apps' trigger): an enabled site with the same text stays, unreloaded.
+        TRANSPORT: HTTPS, trusted proxies (omero_web_nginx_tls.py)."""
         text = site_text(
             self.upstream_site(port, " ".join(names)), port, default_server=default_server
         )
         check_site_text(text, port, default_server=default_server)
+        if transport is not None:
+            text = secure_transport(text, port, names, default_server, transport)
+        if if_changed and self.enabled.is_symlink() and self.current_text() == text:
+            return
         fd, name = tempfile.mkstemp(prefix=f"{self.site.name}.new.", dir=self.site.parent)
         new = Path(name)
         try:
@@ -618,7 +724,7 @@ class Nginx:
             )
         elif not (default_server and self.debian_site_claims(port)):
             self.restore_debian_site(check=True)
-        self.reload()
+        self.serve(port)
 
     def disable(self) -> None:
         """Disable the site if it is ours, enable Debian's default site again
@@ -635,10 +741,47 @@ class Nginx:
             self.reload()
 
 
+def secure_transport(
+    text: str, port: str, names: Sequence[str], default_server: bool, transport: Transport
+) -> str:
+    """The site with HTTPS or trusted proxies (omero_web_nginx_tls.py)."""
+    from omero_web_nginx_tls import TLSSiteError, secure
+
+    try:
+        return secure(
+            text, port, " ".join(names), default_server=default_server, transport=transport
+        )
+    except TLSSiteError as e:
+        raise HelperError(str(e)) from None
+
+
+def transport_from(options: argparse.Namespace) -> Transport | None:
+    """HTTPS and trusted proxies from `nginx write`'s options, if any."""
+    if options.https_port is None and not options.trusted_proxy:
+        return None
+    from omero_web_nginx_tls import Transport
+
+    if options.https_port is not None and not (options.certificate and options.key):
+        raise HelperError("--https-port needs --certificate and --key")
+    return Transport(
+        https_port=options.https_port,
+        certificate=options.certificate,
+        key=options.key,
+        hsts=options.hsts,
+        trusted_proxies=tuple(options.trusted_proxy),
+    )
+
+
 def nginx_command(options: argparse.Namespace) -> int:
     nginx = Nginx()
     if options.action == "write":
-        nginx.write(options.port, options.names, default_server=options.default_server)
+        nginx.write(
+            options.port,
+            options.names,
+            default_server=options.default_server,
+            if_changed=options.if_changed,
+            transport=transport_from(options),
+        )
     elif options.action == "disable":
         nginx.disable()
     elif options.action == "is-ours":
@@ -722,6 +865,20 @@ def argument_parser() -> argparse.ArgumentParser:
     actions = nginx.add_subparsers(dest="action", required=True)
     write = actions.add_parser("write", help="write, check and enable the site; reload nginx")
     write.add_argument("--default-server", action="store_true")
+    write.add_argument(
+        "--if-changed", action="store_true", help="leave a site with the same text alone"
+    )
+    write.add_argument("--https-port", type=port_number, help="serve HTTPS there")
+    write.add_argument("--certificate", help="with --https-port: the certificate chain")
+    write.add_argument("--key", help="with --https-port: its private key")
+    write.add_argument("--hsts", action="store_true", help="with --https-port: send HSTS")
+    write.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a TLS-terminating proxy whose forwarded headers count (repeatable)",
+    )
     write.add_argument("port", type=port_number)
     write.add_argument("names", nargs="+", metavar="name")
     actions.add_parser("disable", help="disable the site; bring back Debian's default site")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,11 +41,15 @@ def deb_control(deb: Path) -> dict[str, str]:
 
 
 def build_deb(target: Target, output: Path, *extra: str) -> Path:
-    """Build with the CLI, exactly as `make deb` does."""
+    """Build with the CLI as a user who installed the toolkit's wheel does:
+    its omero-web-deb, in a venv outside the checkout, run in an empty folder
+    (installed_toolkit.py; the venv is made once per session)."""
+    from .installed_toolkit import toolkit_from_wheel
+
+    workdir = output.parent / f".cwd-{output.name}"
+    workdir.mkdir(parents=True, exist_ok=True)
     argv = [
-        sys.executable,
-        "-m",
-        "builder",
+        str(toolkit_from_wheel(output.parent)),
         "build",
         "--target",
         target.name,
@@ -56,10 +59,11 @@ def build_deb(target: Target, output: Path, *extra: str) -> Path:
     ]
     print("+", " ".join(argv), flush=True)
     result = subprocess.run(
-        argv, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        argv, cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     print(result.stdout, flush=True)
     assert result.returncode == 0, f"build failed:\n{result.stdout[-4000:]}"
+    assert not any(workdir.iterdir()), "the build wrote into the folder it was run from"
     debs = sorted(output.glob("omero-web_*.deb"))
     assert debs, f"no .deb in {output}"
     return debs[-1]

@@ -3,6 +3,8 @@ error that says what to do, a non-zero exit, no traceback, nothing written."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -85,3 +87,46 @@ def test_keyring_that_does_not_verify_the_release_file(
     assert "apt-get install ubuntu-keyring" in result.stderr
     assert "Usage:" not in result.stderr and len(result.stderr.splitlines()) < 15
     assert image_exists(client, base) == had_base, "the cached base was touched"
+
+
+def test_an_icepy_wheel_that_is_not_the_one_its_hash_names(tmp_path: Path) -> None:
+    """A tampered (or simply other) wheel file: refused before anything
+    starts, naming the file and both hashes."""
+    wheel = tmp_path / "zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl"
+    wheel.write_bytes(b"PK not the wheel you meant")
+    actual = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    expected = "0" * 64
+    result = run_build(
+        tmp_path, "--target", "debian-12", "--icepy-wheel", str(wheel), "--icepy-sha256", expected
+    )
+    assert_clean_failure(result, 1, tmp_path)
+    assert f"the IcePy wheel {wheel} has sha256 {actual}, but {expected} was expected" in (
+        result.stderr
+    )
+
+
+def test_an_icepy_wheel_url_needs_its_hash(tmp_path: Path) -> None:
+    url = "https://example.org/zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl"
+    result = run_build(tmp_path, "--target", "debian-12", "--icepy-wheel", url)
+    assert_clean_failure(result, 2, tmp_path)
+    assert f"--icepy-wheel {url} is a download: give its --icepy-sha256 too" in result.stderr
+
+
+def test_a_lock_the_index_does_not_match_stops_the_venv(tmp_path: Path) -> None:
+    """A lock whose hash for Django's wheel is not what the index serves
+    (as after a re-upload or a tampered mirror): pip refuses the file, the
+    build names it with both hashes, and nothing reaches the output."""
+    committed = ROOT / "locks" / "debian-12" / "omero-web-5.33.2.txt"
+    text = committed.read_text()
+    django = re.search(r"^django==\S+ \\\n {4}--hash=sha256:([0-9a-f]{64})$", text, re.MULTILINE)
+    assert django, "the committed lock pins no django wheel"
+    served = django.group(1)
+    wrong = hashlib.sha256(b"not django").hexdigest()
+    lock = tmp_path / "tampered.txt"
+    lock.write_text(text.replace(served, wrong))
+    result = run_build(tmp_path, "--target", "debian-12", "--lock", str(lock), "--no-lintian")
+    assert_clean_failure(result, 1, tmp_path)
+    assert f"pip refused files whose sha256 is not the one in {lock}" in result.stderr
+    assert re.search(
+        rf"django-\S+-py3-none-any\.whl: expected sha256 {wrong}, got {served}", result.stderr
+    ), result.stderr

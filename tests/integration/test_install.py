@@ -3,6 +3,8 @@ an admin checks after following the OMERO.web walkthrough."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -10,13 +12,18 @@ from pathlib import Path
 
 import docker
 import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from debian.deb822 import Deb822
 from debian.debfile import DebFile
 
+from builder.icepy import patch_series as icepy_patch_series
 from builder.paths import OMERODIR, STATIC_DIR, VENV
+from builder.requirement_lock import canonical
 from builder.targets import Target
 
 from .conftest import record
-from .harness import Host, deb_control, venv_python
+from .harness import ROOT, Host, deb_control, venv_python
 from .hosts import cron_job, gunicorn_master, login_attempt, make_sessions, prepared_host
 
 LOGIN = "/webclient/login/"
@@ -248,3 +255,65 @@ def test_login_attempt_reaches_ice_and_gets_omero_webs_own_answer(installed: Hos
     assert code == 200, body[-2000:]
     assert "Server is not responding, please contact administrator." in body, body[-2000:]
     assert 'name="username"' in body and 'name="password"' in body
+
+
+def test_the_sbom_lists_what_is_installed(installed: Host, target: Target, deb: Path) -> None:
+    """/usr/share/doc/omero-web/sbom.cdx.json, as an auditor reads it on the
+    host: valid CycloneDX, every distribution the venv holds with its
+    version, a license where the distribution states one and the hashes of
+    the build's lock (IcePy: its wheel's, from the .build-inputs), and
+    Debian dependencies the installed package really declares."""
+    text = installed.run("cat", "/usr/share/doc/omero-web/sbom.cdx.json")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    sbom = json.loads(text)
+    script = (
+        "import importlib.metadata as m\n"
+        "for d in m.distributions(): print(d.metadata['Name'], d.version)\n"
+    )
+    venv = dict(line.split() for line in installed.run(venv_python(), "-c", script).splitlines())
+    python = {c["name"]: c for c in sbom["components"] if c["purl"].startswith("pkg:pypi/")}
+    assert {canonical(name): version for name, version in venv.items()} == {
+        name: c["version"] for name, c in python.items()
+    }
+    lock = deb.with_name(deb.name.removesuffix(".deb") + ".lock.txt").read_text()
+    for name, component in python.items():
+        for digest in component["hashes"]:
+            assert digest["content"] in lock or name == "zeroc-ice", name
+    unlicensed = sorted(name for name, c in python.items() if not c.get("licenses"))
+    assert len(unlicensed) <= 3, f"no license found for {unlicensed}"
+    inputs = deb.with_name(deb.name.removesuffix(".deb") + ".build-inputs").read_text()
+    icepy = python["zeroc-ice"]
+    assert f"IcePy-Wheel: {icepy['hashes'][0]['content']} " in inputs
+    assert len(icepy["pedigree"]["patches"]) == len(icepy_patch_series())
+    declared = installed.run(
+        "dpkg-query", "-W", "-f=${Pre-Depends}, ${Depends}, ${Recommends}", "omero-web"
+    )
+    debian = [c for c in sbom["components"] if c["purl"].startswith("pkg:deb/")]
+    assert debian, "no Debian dependency in the SBOM"
+    for component in debian:
+        relation = {p["name"]: p["value"] for p in component["properties"]}
+        assert relation["omero-web-deb:debian-relation"] in declared, relation
+    assert f"python{target.python} (>=" in str(debian) or any(
+        c["name"] == f"python{target.python}" for c in debian
+    )
+
+
+def test_the_buildinfo_pins_the_builds_inputs(target: Target, deb: Path) -> None:
+    """The .buildinfo lists <stem>.build-inputs with its sha256, and that
+    file names the base image, the lock and the IcePy wheel by hash."""
+    stem = deb.name.removesuffix(".deb")
+    inputs = deb.with_name(f"{stem}.build-inputs")
+    buildinfo = Deb822(deb.with_name(f"{stem}.buildinfo").read_text())
+    sha256 = hashlib.sha256(inputs.read_bytes()).hexdigest()
+    listed = buildinfo["Checksums-Sha256"].split("\n")
+    assert any(line.split()[::2] == [sha256, inputs.name] for line in listed if line), listed
+    fields = Deb822(inputs.read_text())
+    lock = deb.with_name(f"{stem}.lock.txt").read_bytes()
+    assert fields["Requirements-Lock"] == (
+        f"{hashlib.sha256(lock).hexdigest()} locks/{target.name}/omero-web-5.33.2.txt"
+    )
+    assert lock == (ROOT / "locks" / target.name / "omero-web-5.33.2.txt").read_bytes()
+    assert re.fullmatch(r"\S+ sha256:[0-9a-f]{64}( .*)?", fields["Base-Image"])
+    assert re.fullmatch(r"[0-9a-f]{64} zeroc_ice-3\.6\.5-\S+\.whl", fields["IcePy-Wheel"])
+    patches = [line.split() for line in fields["IcePy-Patches"].splitlines() if line.strip()]
+    assert [name for _, name in patches] == [patch.name for patch in icepy_patch_series()]

@@ -79,19 +79,9 @@ def flat_repository(debs: list[Path], directory: Path) -> Path:
     return directory
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="piuparts needs root")
-def test_piuparts_install_purge_and_upgrade(
-    client: docker.DockerClient,
-    target: Target,
-    deb: Path,
-    previous_deb: Path,
-    tmp_path: Path,
-) -> None:
-    assert PIUPARTS, "piuparts is not installed (apt-get install piuparts; .ci/run does)"
-    previous, newer = previous_deb, deb
-    tarball = base_tarball(client, target)
-    repo = flat_repository([previous], tmp_path / "previous")
-    log = tmp_path / "piuparts.log"
+def piuparts_argv(target: Target, tarball: Path, repo: Path, log: Path, deb: Path) -> list[str]:
+    """piuparts installing DEB in a chroot of the target's base image, with
+    REPO (a flat repository) as an extra source."""
     argv = [
         PIUPARTS,
         "--distribution",
@@ -123,7 +113,7 @@ def test_piuparts_install_purge_and_upgrade(
         "/var/lib/nginx/(body|fastcgi|proxy|scgi|uwsgi)/",
         "--log-file",
         str(log),
-        str(newer),
+        str(deb),
     ]
     if target.distribution == "ubuntu":
         # tzdata's own: Ubuntu's tzdata writes /etc/timezone in its postinst
@@ -140,6 +130,23 @@ def test_piuparts_install_purge_and_upgrade(
         # /etc/.pwd.lock is the shadow suite's lock file (adduser).
         for path in TRIXIE_LEFTOVERS:
             argv[1:1] = ["--ignore", path]
+    return argv
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="piuparts needs root")
+def test_piuparts_install_purge_and_upgrade(
+    client: docker.DockerClient,
+    target: Target,
+    deb: Path,
+    previous_deb: Path,
+    tmp_path: Path,
+) -> None:
+    assert PIUPARTS, "piuparts is not installed (apt-get install piuparts; .ci/run does)"
+    previous, newer = previous_deb, deb
+    tarball = base_tarball(client, target)
+    repo = flat_repository([previous], tmp_path / "previous")
+    log = tmp_path / "piuparts.log"
+    argv = piuparts_argv(target, tarball, repo, log, newer)
     print("+", " ".join(argv), flush=True)
     start = time.monotonic()
     result = subprocess.run(argv, capture_output=True, text=True)

@@ -81,3 +81,69 @@ def test_a_drop_in_the_cli_refuses_fails_and_is_tried_again_next_time(
 def test_no_drop_in_loads_nothing(helper: ModuleType, omero_cli: FakeOmeroCLI) -> None:
     assert helper.main(["apply-config"]) == 0
     assert omero_cli.invoked == []
+
+
+def test_lists_drop_ins_append_to_are_rebuilt_at_each_load(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `config append` adds to what config.xml has: without the reset a
+    # reload would list an app twice.
+    monkeypatch.setattr(helper, "APPS_DIR", tmp_path / "apps")
+    (tmp_path / "apps" / "figure").mkdir(parents=True)
+    debconf = dropin(helper, "10-debconf.omero", "config set omero.web.prefix\n")
+    figure = dropin(
+        helper,
+        "50-app-figure.omero",
+        "# OMERO.figure\n"
+        "config append --set omero.web.apps '\"omero_figure\"'\n"
+        'config append omero.web.ui.top_links \'["Figure", "figure_index"]\'\n',
+    )
+    assert helper.main(["apply-config"]) == 0
+    assert omero_cli.invoked == [
+        ["config", "set", "omero.web.apps"],
+        ["config", "set", "omero.web.ui.top_links"],
+        ["load", str(debconf), str(figure)],
+    ]
+
+
+def test_a_removed_app_s_drop_in_is_left_out_and_its_keys_unset(
+    helper: ModuleType,
+    omero_cli: FakeOmeroCLI,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `apt remove` keeps the conffile until purge; the app's folder is gone.
+    monkeypatch.setattr(helper, "APPS_DIR", tmp_path / "apps")
+    (tmp_path / "apps" / "figure").mkdir(parents=True)
+    figure = dropin(
+        helper, "50-app-figure.omero", "config append --set omero.web.apps '\"omero_figure\"'\n"
+    )
+    iviewer = dropin(
+        helper,
+        "50-app-iviewer.omero",
+        "config append --set omero.web.apps '\"omero_iviewer\"'\n"
+        "config set omero.web.viewer.view omero_iviewer.views.index\n",
+    )
+    assert helper.main(["apply-config"]) == 0
+    assert omero_cli.invoked == [
+        ["config", "set", "omero.web.apps"],
+        ["config", "set", "omero.web.viewer.view"],
+        ["load", str(figure)],
+    ]
+    err = capsys.readouterr().err
+    assert f"omero-web: left out {iviewer}: its app is no longer installed" in err
+    assert len(err.splitlines()) == 1
+    # Nothing changed since: nothing loaded again, nothing said.
+    assert helper.main(["apply-config"]) == 0
+    assert len(omero_cli.invoked) == 3
+    assert capsys.readouterr().err == ""
+
+
+def test_the_admin_s_own_drop_in_named_like_an_app_s_is_only_skipped_for_an_app_gone(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(helper, "APPS_DIR", tmp_path / "apps")
+    local = dropin(helper, "50-local.omero", "config set omero.web.wsgi_timeout 99\n")
+    assert helper.main(["apply-config"]) == 0
+    assert omero_cli.invoked == [["load", str(local)]]

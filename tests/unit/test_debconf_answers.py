@@ -84,6 +84,11 @@ GOOD = {
         "unix:///run/redis/redis-server.sock",
         "unix:///run/redis/redis-server.sock?db=2",
     ],
+    "redis_password": ["", "s3cret", 'with "quotes", \\ and blanks'],
+    "https": ["none", "snakeoil"],
+    "https_port": ["443", "8443"],
+    "hsts": ["true", "false"],
+    "trusted_proxies": ["", "192.0.2.10", "10.0.0.0/8 2001:db8::/32", "192.0.2.1, ::1"],
     "cors_origins": [
         "",
         "*",
@@ -141,6 +146,11 @@ BAD = {
     "threads": ["0", "abc", "1000", ""],
     "worker_connections": ["0", "100001", "many"],
     "server_names": ["", "a;b", "a{", "*", "a$b", "a'b", "x\ny"],
+    "redis_password": ["two\nlines", "a\tb"],
+    "https": ["", "yes", "/no/such.pem /no/such.key", "relative.pem key.pem", "/a.pem"],
+    "https_port": ["0", "4080", "https"],
+    "hsts": ["yes", ""],
+    "trusted_proxies": ["proxy.example.org", "10.0.0.0/8;", "*"],
     "cors_origins": [
         "viewer.example.org",
         "https://a/b",
@@ -207,7 +217,9 @@ def test_every_error_template_exists_and_is_an_error() -> None:
     for name in answer_names():
         error = sh('error_template "$n"', n=name).stdout.strip()
         assert found[error]["Type"] == "error", error
-        assert "${VALUE}" in found[error]["_Description"]
+        # A secret is never shown back, not even in its error.
+        shows_value = "${VALUE}" in found[error]["_Description"]
+        assert shows_value != (sh('secret_answer "$n"', n=name).returncode == 0), error
 
 
 def test_select_choices_match_the_checks() -> None:
@@ -273,6 +285,7 @@ DEFAULTS = {
     "answer_worker_connections": "1000",
     "answer_session_store": "files",
     "answer_redis_url": "redis://127.0.0.1:6379/0",
+    "answer_redis_password": "",
     "answer_cors_origins": "",
 }
 
@@ -295,6 +308,11 @@ def test_dropin_with_the_defaults_sets_or_clears_every_key_debconf_owns() -> Non
         "config set omero.web.wsgi_worker_connections",
         "config set omero.web.session_engine django.contrib.sessions.backends.file",
         "config set omero.web.caches",
+        "config set omero.web.session_cookie_secure",
+        "config set omero.web.csrf_cookie_secure",
+        "config set omero.web.csrf_trusted_origins",
+        "config set omero.web.secure_proxy_ssl_header",
+        "config set omero.web.use_x_forwarded_host",
         "config set omero.web.cors_origin_whitelist",
         "config set omero.web.cors_origin_allow_all",
     ]
@@ -329,6 +347,20 @@ def test_dropin_with_every_option_on() -> None:
         assert words[0] == "config" and words[1] in ("set", "append")
 
 
+def test_dropin_passes_a_redis_password_as_a_json_string() -> None:
+    password = """it's "quoted" \\ spaced"""
+    lines = dropin_commands(answer_session_store="redis", answer_redis_password=password)
+    (caches,) = [line for line in lines if "omero.web.caches" in line]
+    value = json.loads(shlex.split(caches)[3])
+    assert value["default"]["OPTIONS"] == {"PASSWORD": password}
+    assert value["default"]["LOCATION"] == "redis://127.0.0.1:6379/0"
+
+
+def test_a_secret_is_never_shown() -> None:
+    assert sh('shown_answer redis_password "s3cret"').stdout == "(hidden)\n"
+    assert sh('shown_answer prefix "/omero"').stdout == "/omero\n"
+
+
 def test_dropin_allowing_every_origin() -> None:
     lines = dropin_commands(answer_cors_origins="*")
     assert "config set omero.web.cors_origin_allow_all true" in lines
@@ -345,3 +377,77 @@ def test_dropin_resolves_auto_workers() -> None:
 def test_quote_survives_shlex() -> None:
     value = """it's "quoted" $x"""
     assert shlex.split(sh('quote "$v"', v=value).stdout) == [value]
+
+
+def make_certificate(folder: Path, name: str, days: int = 30) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, made with openssl; DAYS < 0:
+    one that has expired (`x509 -req` takes a negative -days)."""
+    certificate, key, request = (folder / f"{name}.{ext}" for ext in ("pem", "key", "csr"))
+    subprocess.run(
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(request)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "x509", "-req", "-in", str(request), "-signkey", str(key),
+         "-days", str(days), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return certificate, key
+
+
+def test_https_files_are_checked_with_openssl(tmp_path: Path) -> None:
+    certificate, key = make_certificate(tmp_path, "good")
+    _, other_key = make_certificate(tmp_path, "other")
+    expired, expired_key = make_certificate(tmp_path, "expired", days=-1)
+    assert is_valid("https", f"{certificate} {key}")
+
+    def problem(answer: str) -> str:
+        return sh('answer_problem https "$a"', a=answer).stdout.strip()
+
+    assert problem(f"{certificate} {key}") == ""
+    assert problem(f"{certificate} {other_key}") == (
+        f"the key in {other_key} does not match the certificate in {certificate}"
+    )
+    assert problem(f"{expired} {expired_key}").startswith(
+        f"the certificate in {expired} has expired"
+    )
+    assert problem(f"{tmp_path}/gone.pem {key}") == f"{tmp_path}/gone.pem does not exist"
+    assert problem(f"{key} {key}") == f"{key} holds no PEM certificate"
+    assert problem(f"{certificate} {certificate}") == (
+        f"{certificate} holds no PEM private key without a passphrase"
+    )
+    for bad in (f"{certificate} {other_key}", f"{expired} {expired_key}"):
+        assert not is_valid("https", bad)
+
+
+def test_dropin_for_https_and_for_a_proxy() -> None:
+    https = dropin_commands(
+        answer_manage_nginx="true",
+        answer_https="snakeoil",
+        answer_https_port="8443",
+        answer_server_names="localhost omero.example.org _",
+    )
+    assert "config set omero.web.session_cookie_secure true" in https
+    assert "config set omero.web.csrf_cookie_secure true" in https
+    assert (
+        """config set omero.web.csrf_trusted_origins '["https://localhost:8443", """
+        """"https://omero.example.org:8443"]'"""
+    ) in https
+    assert (
+        """config set omero.web.secure_proxy_ssl_header '["HTTP_X_FORWARDED_PROTO", "https"]'"""
+    ) in https
+    assert "config set omero.web.use_x_forwarded_host" in https
+    proxied = dropin_commands(
+        answer_manage_nginx="true",
+        answer_https="none",
+        answer_trusted_proxies="10.0.0.0/8",
+        answer_server_names="omero.example.org",
+    )
+    assert (
+        """config set omero.web.csrf_trusted_origins '["https://omero.example.org"]'""" in proxied
+    )
+    assert "config set omero.web.use_x_forwarded_host true" in proxied
+    # Not managing nginx: no HTTPS the package knows of.
+    unmanaged = dropin_commands(answer_manage_nginx="false", answer_https="snakeoil")
+    assert "config set omero.web.session_cookie_secure" in unmanaged

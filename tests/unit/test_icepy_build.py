@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import PurePosixPath
 
 import pytest
 
 from builder import icepy
-from builder.errors import CommandFailed, UsageError
+from builder.errors import BuildError, CommandFailed, UsageError
 from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
 
 WORK = "/omero-web-deb-build/icepy"
@@ -15,8 +16,17 @@ WHEEL = "zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl"
 PIP = [f"{WORK}/venv/bin/python", "-m", "pip"]
 
 
-def built_by(answer: str) -> FakeContainer:
-    return FakeContainer({f"ls {WORK}/dist/*.whl": Answer(answer)})
+SDIST = f"{WORK}/zeroc-ice-3.6.5.tar.gz"
+SDIST_SHA256 = "4235ffeb605bcd4e22e716577f7d61e4aa1bc82f65276bb542701a81b7933356"
+
+
+def built_by(answer: str, sdist_sha256: str = SDIST_SHA256) -> FakeContainer:
+    return FakeContainer(
+        {
+            f"ls {WORK}/dist/*.whl": Answer(answer),
+            "sha256sum": Answer(f"{sdist_sha256}  {SDIST}\n"),
+        }
+    )
 
 
 def test_the_build_patches_the_sdist_and_compiles_it_on_every_core(tmp_path):
@@ -32,12 +42,16 @@ def test_the_build_patches_the_sdist_and_compiles_it_on_every_core(tmp_path):
         [*PIP, "install", "-q", "setuptools", "wheel"],
         [*PIP, "download", "--no-deps", "--no-binary", ":all:", "--dest", WORK,
          "zeroc-ice==3.6.5"],
-        ["tar", "-xzf", f"{WORK}/zeroc-ice-3.6.5.tar.gz", "-C", WORK],
+        ["sha256sum", SDIST],
+        ["tar", "-xzf", SDIST, "-C", WORK],
         *patches,
         [f"{WORK}/venv/bin/python", f"{WORK}/icepy_build.py", "--source",
          f"{WORK}/zeroc-ice-3.6.5", "--jobs", "4", "--out", f"{WORK}/dist"],
         ["sh", "-c", f"ls {WORK}/dist/*.whl"],
     ]  # fmt: skip
+    # The wheel's files are dated by a fixed time, not the compile's.
+    compile_call = next(call for call in container.calls if f"{WORK}/icepy_build.py" in call.argv)
+    assert compile_call.env == {"SOURCE_DATE_EPOCH": "1564602578"}
     # Every patch is applied inside the unpacked sdist.
     assert {call.workdir for call in container.calls if call.argv[0] == "patch"} == {
         f"{WORK}/zeroc-ice-3.6.5"
@@ -56,6 +70,23 @@ def test_the_built_wheel_lands_in_the_cache_under_its_key(tmp_path):
     assert icepy.cached_wheel(config.cache_dir, config.target) == wheel
 
 
+def test_an_sdist_with_another_hash_is_not_built(tmp_path):
+    container = built_by(f"{WORK}/dist/{WHEEL}\n", sdist_sha256="0" * 64)
+    with pytest.raises(BuildError) as error:
+        icepy.build_icepy_wheel(fake_context(make_config(tmp_path), container))
+    assert str(error.value).startswith(
+        f"the package index served zeroc-ice-3.6.5.tar.gz with sha256 {'0' * 64}, but IcePy is "
+        f"built only from the sdist with sha256 {SDIST_SHA256}"
+    )
+    assert not any(argv[0] == "tar" for argv in container.argvs)
+
+
+def test_the_built_wheels_hash_is_recorded_beside_it(tmp_path):
+    config = make_config(tmp_path)
+    wheel = icepy.build_icepy_wheel(fake_context(config, built_by(f"{WORK}/dist/{WHEEL}\n")))
+    assert icepy.recorded_sha256(wheel) == icepy.file_sha256(wheel)
+
+
 def test_a_build_that_made_no_single_wheel_fails(tmp_path):
     container = built_by(f"{WORK}/dist/a.whl {WORK}/dist/b.whl\n")
     with pytest.raises(CommandFailed, match="expected one wheel, found"):
@@ -72,10 +103,14 @@ def test_a_given_wheel_is_copied_in_and_nothing_is_built(tmp_path):
     given = tmp_path / WHEEL
     given.write_bytes(b"PK")
     container = FakeContainer()
-    in_container = icepy.provide_icepy_wheel(
-        fake_context(make_config(tmp_path), container, icepy_wheel=given)
+    provided = icepy.provide_icepy_wheel(
+        fake_context(make_config(tmp_path, icepy_wheel=str(given)), container, icepy_wheel=given)
     )
-    assert in_container == PurePosixPath(f"/omero-web-deb-build/wheels/{WHEEL}")
+    assert provided == icepy.IcePyWheel(
+        PurePosixPath(f"/omero-web-deb-build/wheels/{WHEEL}"),
+        hashlib.sha256(b"PK").hexdigest(),
+        f"given: {given}",
+    )
     assert container.copied_in == [(given, PurePosixPath("/omero-web-deb-build/wheels"))]
     assert container.calls == []
 

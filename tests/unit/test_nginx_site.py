@@ -85,6 +85,8 @@ class FakeHost:
         self.installed = {"nginx", "invoke-rc.d"}
         self.upstream = UPSTREAM
         self.render_status = 0
+        self.nginx_running = True
+        self.port_free = True
 
     def which(self, name: str) -> str | None:
         return f"/usr/sbin/{name}" if name in self.installed else None
@@ -103,6 +105,11 @@ class FakeHost:
             return self.nginx_test()
         if list(argv) == ["invoke-rc.d", "nginx", "reload"]:
             return completed(argv, 0)
+        if list(argv) == ["invoke-rc.d", "nginx", "start"]:
+            self.nginx_running = self.port_free
+            return completed(argv, 0 if self.port_free else 1, "", "" if self.port_free else BIND)
+        if list(argv) == ["invoke-rc.d", "nginx", "status"]:
+            return completed(argv, 0 if self.nginx_running else 3)
         raise AssertionError(f"unexpected command {argv}")
 
     def nginx_test(self) -> subprocess.CompletedProcess[str]:
@@ -169,7 +176,32 @@ def test_write_puts_upstreams_site_in_place_with_the_maintenance_page_fixed(
     assert nginx.enabled.is_symlink() and nginx.enabled.resolve() == nginx.site
     assert sorted(p.name for p in nginx.site.parent.iterdir()) == ["default", "omero-web"]
     assert nginx.debian_enabled.is_symlink()
-    assert host.commands[1:] == [["nginx", "-t"], ["invoke-rc.d", "nginx", "reload"]]
+    assert host.commands[1:] == [
+        ["nginx", "-t"],
+        ["invoke-rc.d", "nginx", "reload"],
+        ["invoke-rc.d", "nginx", "status"],
+    ]
+
+
+BIND = "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n"
+
+
+def test_a_stopped_nginx_is_started_and_one_that_cannot_start_is_a_warning(
+    host: FakeHost, nginx: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Port 80 held: the site is written, nginx cannot start, one warning
+    says why and what to do; once the port is free, the next write (a
+    dpkg-reconfigure) starts it."""
+    host.nginx_running = False
+    host.port_free = False
+    nginx.write("80", ["localhost"], default_server=False)
+    err = capsys.readouterr().err
+    assert BIND in err
+    assert err.count("WARNING") == 1 and "dpkg-reconfigure omero-web" in err
+    assert nginx.enabled.is_symlink()
+    host.port_free = True
+    nginx.write("80", ["localhost"], default_server=False)
+    assert host.nginx_running and "WARNING" not in capsys.readouterr().err
 
 
 def test_static_files_are_cached_by_version_and_text_compressed(
@@ -433,3 +465,19 @@ def test_nginx_site_runs_its_arguments_through_the_omero_cli(
     assert "omero-web: `omero load /x/10.omero` failed (above)" in capsys.readouterr().err
     # Only the commands the site needs are loaded into the CLI, `web` among them.
     assert omero_cli.made_with_web == [True, True]
+
+
+def test_if_changed_leaves_a_site_with_the_same_text_and_nginx_alone(
+    host: FakeHost, nginx: Any
+) -> None:
+    """The apps' trigger: an app rarely changes the site, and then nginx is
+    neither checked nor reloaded; a changed site is written as always."""
+    nginx.write("80", ["localhost"], default_server=False)
+    before = nginx.site.stat().st_mtime_ns
+    host.commands.clear()
+    nginx.write("80", ["localhost"], default_server=False, if_changed=True)
+    assert [c for c in host.commands if "nginx-site" not in c] == []
+    assert nginx.site.stat().st_mtime_ns == before
+    nginx.write("80", ["localhost", "web.example.org"], default_server=False, if_changed=True)
+    assert "server_name localhost web.example.org;" in nginx.site.read_text()
+    assert host.ran("nginx", "-t") == 1

@@ -30,8 +30,9 @@ Rules-Requires-Root: no
 Package: omero-web
 Architecture: amd64
 Pre-Depends: ${misc:Pre-Depends}
-Depends: ${misc:Depends}, ${shlibs:Depends}, ${venv:Depends}, adduser, tzdata, nginx | httpd
+Depends: ${misc:Depends}, ${shlibs:Depends}, ${venv:Depends}, adduser, tzdata, nginx | httpd, openssl, ssl-cert
 Recommends: cron | cron-daemon, logrotate
+Provides: omero-web-abi-cp313
 Description: OMERO.web, the web client of the OMERO image data server
  OMERO.web 5.33.2 with its own Python environment (IcePy
  3.6.5, Django, gunicorn) under /opt/omero/web/venv3, set up the
@@ -164,17 +165,17 @@ def test_no_lintian_still_leaves_a_report_that_says_so(tmp_path):
 # --- collect_artifacts -----------------------------------------------------
 
 
-def test_collect_artifacts_copies_the_four_files_into_the_output_folder(tmp_path):
+def test_collect_artifacts_copies_the_six_files_into_the_output_folder(tmp_path):
     container = FakeContainer()
     artifacts = collect_artifacts(fake_context(make_config(tmp_path), container))
-    suffixes = (".deb", ".buildinfo", ".changes", ".lintian.txt")
+    suffixes = (".deb", ".buildinfo", ".changes", ".build-inputs", ".lock.txt", ".lintian.txt")
     assert container.copied_out == [
         PurePosixPath(f"/omero-web-deb-build/{STEM}{suffix}") for suffix in suffixes
     ]
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{STEM}{s}" for s in suffixes)
     assert artifacts.deb == out / f"{STEM}.deb"
-    assert artifacts.others == (out / f"{STEM}.buildinfo", out / f"{STEM}.changes")
+    assert artifacts.others == tuple(out / f"{STEM}{s}" for s in suffixes[1:-1])
     assert artifacts.lintian_report == out / f"{STEM}.lintian.txt"
     assert artifacts.deb.read_text() == f"copied from /omero-web-deb-build/{STEM}.deb\n"
 

@@ -331,6 +331,39 @@ def test_a_deb_that_names_no_known_distribution(
     assert snapshot(repo) == published
 
 
+def toolkit_deb(folder: Path, version: str = "0.1.0-1") -> Path:
+    """Like python3-omero-web-deb as stdeb builds it: Architecture all, a
+    plain Debian revision, and stdeb's default changelog distribution."""
+    return make_deb(folder, version, "unstable", package="python3-omero-web-deb",
+                    architecture="all")  # fmt: skip
+
+
+def test_the_toolkit_package_goes_to_every_suite(
+    repo: Path, debs: dict[str, Path], tmp_path: Path, runner: Runner
+) -> None:
+    toolkit = toolkit_deb(tmp_path)
+    result = publish(repo, [toolkit, debs["r1-deb12"]], SigningOptions(), runner)
+    assert sorted((i.package, i.suite) for i in result.added) == [
+        ("omero-web", "bookworm"),
+        ("python3-omero-web-deb", "bookworm"),
+        ("python3-omero-web-deb", "trixie"),
+    ]
+    for suite in SUITES:
+        served = [p for p in packages_of(repo, suite) if p["Package"] == "python3-omero-web-deb"]
+        assert [(p["Version"], p["Architecture"]) for p in served] == [("0.1.0-1", "all")]
+    again = publish(repo, [toolkit], SigningOptions(), runner)
+    assert again.added == () and [i.suite for i in again.unchanged] == list(SUITES)
+
+
+def test_a_deb_for_another_architecture(
+    repo: Path, published: dict[str, bytes | str], tmp_path: Path
+) -> None:
+    deb = make_deb(tmp_path, "5.33.2-1~deb12", "bookworm", architecture="arm64")
+    code, output = invoke_publish(repo, str(deb))
+    assert code == 7 and "is for arm64" in output and "Architecture: all" in output
+    assert snapshot(repo) == published
+
+
 def test_a_version_that_was_published_with_other_contents(
     repo: Path, published: dict[str, bytes | str], tmp_path: Path
 ) -> None:
@@ -447,6 +480,19 @@ def test_apt_reads_the_repository_and_offers_every_version(
     assert "W:" not in update.stdout + update.stderr
     madison = apt("apt-cache", "madison", "omero-web").stdout
     assert "5.33.2-2~deb12" in madison and "5.33.2-1~deb12" in madison
+
+
+@needs_apt
+def test_apt_offers_the_toolkit_beside_what_it_builds(
+    repo: Path, debs: dict[str, Path], runner: Runner, tmp_path: Path
+) -> None:
+    publish(repo, [debs["r1-deb12"], toolkit_deb(tmp_path)], SigningOptions(), runner)
+    apt = Apt(tmp_path / "apt")
+    apt.configure(repo, "bookworm")
+    update = apt("apt-get", "update")
+    assert update.returncode == 0 and "W:" not in update.stdout + update.stderr, update.stderr
+    assert "0.1.0-1" in apt("apt-cache", "madison", "python3-omero-web-deb").stdout
+    assert "5.33.2-1~deb12" in apt("apt-cache", "madison", "omero-web").stdout
 
 
 @needs_apt

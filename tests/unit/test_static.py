@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import BuildError
-from builder.static import SET_STATIC_ROOT, collect_static
+from builder.static import SET_CONFIG, collect_static
 from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
 
 PYTHON = "/opt/omero/web/venv3/bin/python"
@@ -30,8 +30,9 @@ def test_static_files_are_collected_into_the_packages_folder(tmp_path):
             [
                 PYTHON,
                 "-c",
-                SET_STATIC_ROOT,
+                SET_CONFIG,
                 f"{OMERODIR}/etc/grid/config.xml",
+                "omero.web.static_root",
                 "/opt/omero/web/static",
             ]
         ),
@@ -48,7 +49,7 @@ def test_static_files_are_collected_into_the_packages_folder(tmp_path):
         Call(["find", "/opt/omero/web/static", "-type", "f"]),
     ]
     # The folder is named in config.xml with omero's own ConfigXml.
-    assert "config['omero.web.static_root'] = sys.argv[2]" in SET_STATIC_ROOT
+    assert "config[key] = value" in SET_CONFIG
 
 
 def test_nothing_collected_fails_the_build(tmp_path):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
 
 from builder.errors import BuildError, CommandFailed
+from builder.requirement_lock import install_requirements
 from builder.venv import (
     check_no_build_paths,
     compile_bytecode,
@@ -14,6 +17,16 @@ from builder.venv import (
     unshipped_folders,
 )
 from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
+from tests.unit.test_requirement_lock import LOCK
+
+ICEPY_SHA256 = "f" * 64
+LOCK_NAME = "locks/debian-12/omero-web-5.33.2.txt"
+
+
+def venv(context):
+    """create_venv with the test lock and IcePy hash."""
+    return create_venv(context, LOCK, ICEPY_SHA256, LOCK_NAME)
+
 
 PIP = ["/opt/omero/web/venv3/bin/python", "-m", "pip"]
 FREEZE = "Django==4.2.20\nomero-web==5.33.2\npip==24.0\nsetuptools==70.0.0\nwheel==0.43.0\nzeroc-ice==3.6.5\n"
@@ -35,13 +48,13 @@ GREP = [
 
 def test_create_venv_runs_exactly_these_commands(tmp_path):
     container = FakeContainer(A_DEBIAN_12_VENV)
-    create_venv(fake_context(make_config(tmp_path), container))
+    venv(fake_context(make_config(tmp_path), container))
     assert container.argvs == [
         ["readlink", "-f", "/usr/bin/python3"],
         ["rm", "-rf", "/opt/omero/web/venv3"],
         ["/usr/bin/python3.11", "-m", "venv", "/opt/omero/web/venv3"],
-        [*PIP, "install", "--no-compile", "--find-links", "/omero-web-deb-build/wheels",
-         "zeroc-ice==3.6.5", "omero-web[redis]==5.33.2", "gevent"],
+        [*PIP, "install", "--no-compile", "--require-hashes", "--find-links",
+         "/omero-web-deb-build/wheels", "--requirement", "/omero-web-deb-build/venv-requirements.txt"],
         [*PIP, "show", "-f", "zeroc-ice"],
         [*PIP, "freeze", "--all", "--exclude-editable"],
         [*PIP, "uninstall", "-y", "-q", "wheel", "setuptools", "pip"],
@@ -52,35 +65,77 @@ def test_create_venv_runs_exactly_these_commands(tmp_path):
     ]  # fmt: skip
 
 
-def test_pip_install_says_what_to_check_when_it_fails(tmp_path):
+def test_pip_installs_the_lock_and_the_icepy_wheel_every_hash_required(tmp_path):
     container = FakeContainer(A_DEBIAN_12_VENV)
-    create_venv(fake_context(make_config(tmp_path), container))
-    install = next(call for call in container.calls if "install" in call.argv)
-    assert install.hint == (
-        "pip could not install omero-web into the venv: check the network, the proxy "
-        "variables, PIP_INDEX_URL and --ca-cert"
-    )
+    venv(fake_context(make_config(tmp_path), container))
+    written, _ = container.files[PurePosixPath("/omero-web-deb-build/venv-requirements.txt")]
+    assert written.decode() == install_requirements(LOCK, ICEPY_SHA256)
     # The uninstall may find a tool already gone; the check after it decides.
     uninstall = next(call for call in container.calls if "uninstall" in call.argv)
     assert uninstall.check is False
 
 
+def test_pip_install_says_what_to_check_when_it_fails(tmp_path):
+    answers = {
+        **A_DEBIAN_12_VENV,
+        "pip install": Answer(stderr="ERROR: no network\n", returncode=1),
+    }
+    with pytest.raises(CommandFailed) as error:
+        venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+    assert str(error.value).endswith(
+        "ERROR: no network\npip could not install omero-web into the venv: check the network, "
+        "the proxy variables, PIP_INDEX_URL and --ca-cert"
+    )
+
+
+# What pip 23 to 26 print when a file's hash is not the required one.
+PIP_HASH_ERROR = f"""\
+Processing /omero-web-deb-build/wheels/zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl
+ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have updated the package versions, please update the hashes. Otherwise, examine the package contents carefully; someone may have tampered with them.
+    zeroc-ice==3.6.5 from file:///omero-web-deb-build/wheels/zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl:
+        Expected sha256 {ICEPY_SHA256}
+             Got        {"e" * 64}
+
+    django==5.2.19 from https://files.pythonhosted.org/packages/ab/cd/django-5.2.19-py3-none-any.whl (from -r /omero-web-deb-build/venv-requirements.txt (line 32)):
+        Expected sha256 {"a" * 64}
+             or sha256 {"b" * 64}
+             Got        {"c" * 64}
+
+"""
+
+
+def test_a_file_whose_hash_is_not_the_locked_one_stops_the_build_naming_both(tmp_path):
+    answers = {**A_DEBIAN_12_VENV, "pip install": Answer(stderr=PIP_HASH_ERROR, returncode=1)}
+    with pytest.raises(BuildError) as error:
+        venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+    assert str(error.value) == (
+        "pip refused files whose sha256 is not the one in locks/debian-12/omero-web-5.33.2.txt "
+        "(or, for IcePy, the wheel's recorded hash); nothing was installed:\n"
+        f"  zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl: expected sha256 {ICEPY_SHA256}, "
+        f"got {'e' * 64}\n"
+        f"  django-5.2.19-py3-none-any.whl: expected sha256 {'a' * 64} or {'b' * 64}, "
+        f"got {'c' * 64}\n"
+        "A changed or tampered file: find out why before anything else; if the index rightly "
+        "serves new files, make the lock anew with `omero-web-deb lock`"
+    )
+
+
 def test_the_pinned_requirements_leave_out_the_build_tools(tmp_path):
     container = FakeContainer(A_DEBIAN_12_VENV)
-    requirements = create_venv(fake_context(make_config(tmp_path), container))
+    requirements = venv(fake_context(make_config(tmp_path), container))
     assert requirements == "Django==4.2.20\nomero-web==5.33.2\nzeroc-ice==3.6.5\n"
 
 
 def test_a_warning_on_stderr_is_not_a_requirement(tmp_path):
     answers = {**A_DEBIAN_12_VENV, "pip freeze": Answer(FREEZE, "WARNING: cache is odd\n")}
-    requirements = create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+    requirements = venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
     assert "WARNING" not in requirements
 
 
 def test_pip_left_in_the_venv_fails_the_build(tmp_path):
     answers = {**A_DEBIAN_12_VENV, "pip --version": Answer("pip 24.0 from /opt/omero/web/venv3\n")}
     with pytest.raises(BuildError) as error:
-        create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+        venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
     assert str(error.value) == (
         "pip is still in the venv after uninstalling it: pip 24.0 from /opt/omero/web/venv3"
     )
@@ -92,7 +147,7 @@ def test_an_icepy_not_compiled_for_the_target_fails_the_build(tmp_path):
         "pip show -f zeroc-ice": Answer("  IcePy.cpython-310-x86_64-linux-gnu.so\n"),
     }
     with pytest.raises(BuildError, match="the venv's IcePy is not the compiled wheel"):
-        create_venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
+        venv(fake_context(make_config(tmp_path), FakeContainer(answers)))
 
 
 def test_a_base_image_with_another_python_is_refused_with_the_fix(tmp_path):
