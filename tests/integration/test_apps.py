@@ -206,4 +206,3 @@ def test_piuparts_installs_and_purges_an_app_package(
 # 60 minutes), these checks run on one target only; the others are skipped
 # with this reason, not passed (conftest.py reads this name).
 ONE_TARGET_FOR_NOW = "debian-12"
-

@@ -280,4 +280,3 @@ def _needs_openssl() -> None:
 # 60 minutes), these checks run on one target only; the others are skipped
 # with this reason, not passed (conftest.py reads this name).
 ONE_TARGET_FOR_NOW = "debian-12"
-
