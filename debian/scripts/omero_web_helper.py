@@ -43,8 +43,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 # python -I leaves this file's folder off sys.path (3.11+); its modules
-# (omero_web_nginx_tls.py) are imported from there, when needed.
+# (omero_web_nginx_tls.py) are imported from there, when needed.  No
+# __pycache__ is written beside them: the folder is dpkg's, and a purge
+# would leave it behind.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.dont_write_bytecode = True
 if TYPE_CHECKING:
     from omero_web_nginx_tls import Transport
 

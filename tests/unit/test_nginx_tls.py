@@ -6,13 +6,15 @@ passing it through."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.unit.rendered_scripts import load_rendered_script
+from tests.unit.rendered_scripts import load_rendered_script, rendered_text
 from tests.unit.test_nginx_site import UPSTREAM, FakeHost
 
 SITE = UPSTREAM.replace("PORT", "80").replace("NAMES", "localhost omero.example.org")
@@ -118,3 +120,17 @@ def test_every_python_helper_is_installed_beside_the_others() -> None:
     install = (debian / "omero-web.install").read_text().splitlines()
     for module in sorted((debian / "scripts").glob("omero_web_*.py")):
         assert f"debian/scripts/{module.name} @LIB_DIR_REL@/" in install, module.name
+
+
+def test_the_helper_leaves_no_bytecode_beside_itself(tmp_path: Path) -> None:
+    """/usr/lib/omero-web is dpkg's: a __pycache__ written there by root's
+    import of the TLS module outlives a purge (seen on every target)."""
+    for name in ("omero_web_helper.py", "omero_web_nginx_tls.py"):
+        (tmp_path / name).write_text(rendered_text(f"scripts/{name}"))
+    code = (
+        f"import sys; sys.argv = ['helper']; path = {str(tmp_path / 'omero_web_helper.py')!r}; "
+        "exec(compile(open(path).read(), path, 'exec'), {'__file__': path, '__name__': 'helper'}); "
+        "import omero_web_nginx_tls"
+    )
+    subprocess.run([sys.executable, "-I", "-c", code], check=True)
+    assert not list(tmp_path.rglob("__pycache__"))
