@@ -139,6 +139,8 @@ def install_app(context: BuildContext, request: AppRequest, pins: dict[str, str]
     if new:
         container.call(["mv", *(str(site / name) for name in new), str(folder)])
     check_is_django_app(context, app, folder)
+    if app.unused:
+        container.call(["rm", "-f", *(str(folder / app.module / name) for name in app.unused)])
     compile_bytecode(context, folder)
     container.write_file(pth_file(context, app), f"{folder}\n".encode())
     extensions = container.call(["find", str(folder), "-name", "*.so"]).stdout.strip()

@@ -36,6 +36,10 @@ class KnownApp:
     url: str  # its own page: its AppConfig label under OMERO.web's root, /figure/
     settings: tuple[str, ...] = ()  # omero CLI lines beyond omero.web.apps
     notes: tuple[str, ...] = ()  # comment lines for the drop-in: why a setting
+    # Files under the Django app's folder that the package leaves out: pages
+    # no view serves, whose remote scripts lintian rightly calls a privacy
+    # breach (privacy-breach-uses-embedded-file) when a browser opens them.
+    unused: tuple[str, ...] = ()
 
     @property
     def short(self) -> str:
@@ -201,6 +205,12 @@ KNOWN_APPS: dict[str, KnownApp] = {
             licence="AGPL-3.0-or-later",
             url="/omero_tagsearch/",
             settings=(_append("omero.web.ui.top_links", ["Tag Search", "tagsearch"]),),
+            # The chosen plugin's own demo pages (jQuery and Prototype from
+            # Google's CDN); tagsearch loads chosen's script and stylesheet.
+            unused=(
+                "static/tagsearch/3rd-party/chosen/index.html",
+                "static/tagsearch/3rd-party/chosen/index.proto.html",
+            ),
         ),
     )
 }

@@ -25,8 +25,9 @@ from pathlib import Path
 
 # python -I leaves the script's own folder off sys.path (3.11+): the helper
 # next to this file, which lists the drop-ins the way apply-config loads them.
+sys.dont_write_bytecode = True  # that folder is dpkg's (see omero_web_helper.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from omero_web_helper import CONFIG_DIR, dropin_files
+from omero_web_helper import CONFIG_DIR, dropin_files  # noqa: E402 (after the path)
 
 DEBCONF_DROPIN = "10-debconf.omero"
 # The `omero config` subcommands that change one key (the first word after

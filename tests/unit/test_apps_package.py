@@ -143,11 +143,14 @@ def test_an_app_that_would_change_a_pin_fails_before_pip_installs_it(tmp_path: P
     assert not any("--dry-run" not in argv and "install" in argv for argv in container.argvs)
 
 
-def test_the_app_s_new_distributions_move_to_its_folder_with_a_pth_file(tmp_path: Path) -> None:
-    site = "/opt/omero/web/venv3/lib/python3.11/site-packages"
-    # site-packages and bin/, before and after the install.
-    before, after = "django\nomero\n", "django\nomero\nomero_figure\nomero_figure-8.0.1.dist-info\n"
-    listings = iter([before, "", after, ""])
+SITE = "/opt/omero/web/venv3/lib/python3.11/site-packages"
+
+
+def installed_in(tmp_path: Path, name: str, version: str, module: str) -> FakeContainer:
+    """install_app of NAME on a fake container whose site-packages gains
+    MODULE and its dist-info; the container, for its calls."""
+    before, after = "django\nomero\n", f"django\nomero\n{module}\n{module}-{version}.dist-info\n"
+    listings = iter([before, "", after, ""])  # site-packages and bin/, before and after
 
     class Listing(FakeContainer):
         def call(self, argv, **kwargs):  # type: ignore[no-untyped-def]
@@ -157,20 +160,35 @@ def test_the_app_s_new_distributions_move_to_its_folder_with_a_pth_file(tmp_path
             return super().call(argv, **kwargs)
 
     container = Listing({"--dry-run": Answer('{"install": []}')})
-    request = AppRequest(KNOWN_APPS["omero-figure"], "8.0.1")
+    request = AppRequest(KNOWN_APPS[name], version)
     installed = install_app(fake_context(make_config(tmp_path), container), request, {})
-    assert installed.entries == ("omero_figure", "omero_figure-8.0.1.dist-info")
+    assert installed.entries == (module, f"{module}-{version}.dist-info")
+    return container
+
+
+def test_the_app_s_new_distributions_move_to_its_folder_with_a_pth_file(tmp_path: Path) -> None:
+    container = installed_in(tmp_path, "omero-figure", "8.0.1", "omero_figure")
     folder = "/opt/omero/web/apps/figure/site-packages"
     assert [
         "mv",
-        f"{site}/omero_figure",
-        f"{site}/omero_figure-8.0.1.dist-info",
+        f"{SITE}/omero_figure",
+        f"{SITE}/omero_figure-8.0.1.dist-info",
         folder,
     ] in container.argvs
-    assert container.files[PurePosixPath(f"{site}/omero-web-app-figure.pth")] == (
+    assert container.files[PurePosixPath(f"{SITE}/omero-web-app-figure.pth")] == (
         f"{folder}\n".encode(),
         0o644,
     )
+    assert not [
+        argv for argv in container.argvs if argv[:2] == ["rm", "-f"] and "static" in argv[-1]
+    ]
+
+
+def test_demo_pages_with_remote_scripts_are_left_out(tmp_path: Path) -> None:
+    """tagsearch ships chosen's demo pages, which load jQuery from a CDN."""
+    container = installed_in(tmp_path, "omero-tagsearch", "4.3.0", "omero_tagsearch")
+    chosen = "/opt/omero/web/apps/tagsearch/site-packages/omero_tagsearch/static/tagsearch/3rd-party/chosen"
+    assert ["rm", "-f", f"{chosen}/index.html", f"{chosen}/index.proto.html"] in container.argvs
 
 
 def test_baked_apps_are_provided_conflicted_and_replaced(tmp_path: Path) -> None:

@@ -122,14 +122,16 @@ def test_every_python_helper_is_installed_beside_the_others() -> None:
         assert f"debian/scripts/{module.name} @LIB_DIR_REL@/" in install, module.name
 
 
-def test_the_helper_leaves_no_bytecode_beside_itself(tmp_path: Path) -> None:
+@pytest.mark.parametrize("script", ["omero_web_helper.py", "omero_web_owned_keys.py"])
+def test_the_helpers_leave_no_bytecode_beside_themselves(tmp_path: Path, script: str) -> None:
     """/usr/lib/omero-web is dpkg's: a __pycache__ written there by root's
-    import of the TLS module outlives a purge (seen on every target)."""
-    for name in ("omero_web_helper.py", "omero_web_nginx_tls.py"):
+    import of one helper from another outlives a purge (seen on every
+    target)."""
+    for name in ("omero_web_helper.py", "omero_web_nginx_tls.py", "omero_web_owned_keys.py"):
         (tmp_path / name).write_text(rendered_text(f"scripts/{name}"))
     code = (
-        f"import sys; sys.argv = ['helper']; path = {str(tmp_path / 'omero_web_helper.py')!r}; "
-        "exec(compile(open(path).read(), path, 'exec'), {'__file__': path, '__name__': 'helper'}); "
+        f"import sys; sys.argv = ['x']; path = {str(tmp_path / script)!r}; "
+        "exec(compile(open(path).read(), path, 'exec'), {'__file__': path, '__name__': 'x'}); "
         "import omero_web_nginx_tls"
     )
     subprocess.run([sys.executable, "-I", "-c", code], check=True)
