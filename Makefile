@@ -3,6 +3,7 @@
 # make test                     lint, unit and integration tests (real containers)
 # make bench [TARGETS=debian-12,ubuntu-22.04]   install-to-serving against the walkthrough, rebuild, sizes
 # make lock [TARGET=debian-12] [OMERO_WEB_VERSION=...]   make or refresh locks/<target>/omero-web-<version>.txt
+# make lock TOOL=cyclonedx      make or refresh a build tool's locks/tools/<tool>.txt
 # make lint | unit | check-locks | integration | clean
 
 TARGET ?= ubuntu-22.04
@@ -72,9 +73,10 @@ integration: $(VENV)/.installed
 check-locks: $(VENV)/.installed
 	$(BIN)/omero-web-deb check-locks
 
-# Resolve (or refresh) locks/$(TARGET)/omero-web-<version>.txt.
+# Resolve (or refresh) locks/$(TARGET)/omero-web-<version>.txt, or with TOOL
+# a build tool's locks/tools/$(TOOL).txt (on the target with the oldest Python).
 lock: $(VENV)/.installed
-	$(BIN)/omero-web-deb lock --target $(TARGET) $(if $(OMERO_WEB_VERSION),--omero-web-version $(OMERO_WEB_VERSION))
+	$(BIN)/omero-web-deb lock $(if $(TOOL),--tool $(TOOL),--target $(TARGET) $(if $(OMERO_WEB_VERSION),--omero-web-version $(OMERO_WEB_VERSION)))
 
 test: lint unit check-locks integration
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 
@@ -18,7 +19,7 @@ from builder.context import BuildContext, HostContext
 from builder.errors import UsageError
 from builder.icepy import provide_icepy_wheel, resolve_given_wheel
 from builder.images import provide_base_image, provide_build_image
-from builder.lock_resolution import resolve_lock
+from builder.lock_resolution import resolve_lock, resolve_tool_lock
 from builder.package import (
     Artifacts,
     assemble_source,
@@ -29,11 +30,14 @@ from builder.package import (
 from builder.paths import APPS_DIR, BUILD_SCRATCH, PIP_CACHE, STATIC_DIR, VENV, artifact_stem
 from builder.progress import Progress
 from builder.pypi import check_release_exists
-from builder.requirement_lock import Lock, lock_path, read_lock
+from builder.requirement_lock import Lock, lock_path, read_lock, tool_lock_path
 from builder.runner import Runner
 from builder.static import collect_static
+from builder.tool_venv import CYCLONEDX, Tool, install_tool
 from builder.trust import install_ca_certificates
 from builder.venv import check_no_build_paths, compile_bytecode, create_venv, trim_venv
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,11 @@ def build_in_container(
     with progress.step("bytecode"):
         compile_bytecode(context)
         check_no_build_paths(context, (VENV, STATIC_DIR, *((APPS_DIR,) if config.apps else ())))
+    with progress.step("SBOM writer"):
+        sbom_python = install_tool(context, CYCLONEDX)
     with progress.step("debian package"):
         assemble_source(context, requirements)
-        write_build_records(context, lock, lock_name, icepy, images)
+        write_build_records(context, lock, lock_name, icepy, images, sbom_python)
         build_deb(context)
     with progress.step("lintian"):
         progress.say(f"    lintian: {run_lintian(context)}")
@@ -166,18 +172,43 @@ def make_lock(
     """Resolve the lock of config's target and omero-web version in that
     target's build container and write it to locks/; return its path and
     whether it changed."""
+    lock = resolve_in_build_container(config, progress, resolve_lock, client)
+    path = lock_path(config.project_root, config.target.name, config.omero_web_version)
+    return path, write_if_changed(path, lock.render())
+
+
+def make_tool_lock(
+    config: BuildConfig, progress: Progress, tool: Tool, client: docker.DockerClient | None = None
+) -> tuple[Path, bool]:
+    """Resolve a build tool's lock in config's target's build container and
+    write it to locks/tools/; return its path and whether it changed."""
+    lock = resolve_in_build_container(
+        config, progress, lambda context: resolve_tool_lock(context, tool), client
+    )
+    path = tool_lock_path(config.project_root, tool.name)
+    return path, write_if_changed(path, lock.render())
+
+
+def resolve_in_build_container(
+    config: BuildConfig,
+    progress: Progress,
+    resolve: Callable[[BuildContext], T],
+    client: docker.DockerClient | None = None,
+) -> T:
     with closing(client or docker_client()) as own_client:
         host = HostContext(config, own_client, Runner(progress.log), progress, None)
         with build_container(host, provide_images(host)[1]) as context:
             install_ca_certificates(context)
             with progress.step("resolve"):
-                lock = resolve_lock(context)
-    path = lock_path(config.project_root, config.target.name, config.omero_web_version)
-    text = lock.render()
-    changed = not path.is_file() or path.read_text(encoding="utf-8") != text
-    if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    return path, changed
+                return resolve(context)
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write a lock whole (through a temporary name) if its text changed."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return True

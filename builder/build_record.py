@@ -14,13 +14,14 @@ the same file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import docker
 
 from builder.context import BuildContext
 from builder.icepy import IcePyWheel, file_sha256, patch_series
 from builder.requirement_lock import Lock
-from builder.sbom import SBOM_NAME, make_sbom, package_relations, venv_metadata
+from builder.sbom import describe_sbom, package_relations, venv_metadata, write_sbom
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,15 @@ def write_build_records(
     lock_name: str,
     icepy: IcePyWheel,
     images: tuple[str, str],
+    sbom_python: PurePosixPath,
 ) -> None:
     """The SBOM into the package source (debian/omero-web.docs installs
-    it), and beside the artifacts the lock the venv was installed from and
-    the build's inputs (debian/rules adds them to the .buildinfo)."""
+    it; written by `sbom_python`, the cyclonedx tool venv's), and beside
+    the artifacts the lock the venv was installed from and the build's
+    inputs (debian/rules adds them to the .buildinfo)."""
     config, container = context.config, context.container
-    sbom = make_sbom(config, lock, venv_metadata(context), icepy, package_relations(context))
-    container.write_file(context.source_dir / SBOM_NAME, sbom.encode())
+    sbom = describe_sbom(config, lock, venv_metadata(context), icepy, package_relations(context))
+    write_sbom(context, sbom, sbom_python)
     container.write_file(context.artifact(".lock.txt"), lock.render().encode())
     inputs = BuildInputs(
         config.target.name,

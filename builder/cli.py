@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -28,9 +27,10 @@ from builder.config import (
 from builder.errors import BuildError
 from builder.progress import Progress
 from builder.repo.commands import DEFAULT_KEY_EXPIRY, DEFAULT_KEY_USER_ID
-from builder.resources import PACKAGING_FOLDERS, checkout_root, packaging_files, packaging_root
+from builder.resources import checkout_root, packaging_root, source_date_epoch
 from builder.runner import Runner
-from builder.targets import DEFAULT_TARGET, TARGETS, get_target
+from builder.targets import DEFAULT_TARGET, TARGETS, get_target, oldest_python_target
+from builder.tool_venv import TOOLS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,45 +38,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def default_cache_dir(environ: os._Environ[str] | dict[str, str]) -> Path:
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "omero-web-deb"
-
-
-def source_date_epoch(
-    environ: os._Environ[str] | dict[str, str],
-    checkout: Path | None = None,
-    packaging_root: Path | None = None,
-) -> int:
-    """SOURCE_DATE_EPOCH if set; in a source checkout, its last commit's
-    time; installed, the newest file time of the packaging sources (the
-    wheel's or the Debian package's, the same for every build from one
-    installation); else now.
-
-    A plain subprocess, not the Runner: this is part of computing the
-    configuration, before the build log it would write to exists, and git
-    failing (no git, a tarball of the tree) is an expected answer, not a
-    build error.
-    """
-    if environ.get("SOURCE_DATE_EPOCH", "").isdigit():
-        return int(environ["SOURCE_DATE_EPOCH"])
-    if checkout is not None:
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(checkout), "log", "-1", "--format=%ct"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-            return int(out)
-        except (OSError, subprocess.CalledProcessError, ValueError):
-            pass
-    if packaging_root is not None:
-        times = [
-            int(path.stat().st_mtime)
-            for folder in PACKAGING_FOLDERS
-            for path in packaging_files(packaging_root / folder)
-        ]
-        if times:
-            return max(times)
-    return int(time.time())
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -377,29 +338,47 @@ def list_targets(client: docker.DockerClient, cache_dir: Path, mirror: str | Non
 
 
 @main.command("lock")
-@click.option("--target", "target_name", default=DEFAULT_TARGET, show_default=True)
+@click.option(
+    "--target",
+    "target_name",
+    help=f"Distribution to resolve for [default: {DEFAULT_TARGET}; with --tool, the one "
+    "with the oldest Python].",
+)
 @click.option("--omero-web-version", default=DEFAULT_OMERO_WEB_VERSION, show_default=True)
+@click.option(
+    "--tool",
+    "tool_name",
+    type=click.Choice(sorted(TOOLS)),
+    help="Lock this build tool (locks/tools/<tool>.txt) instead of omero-web's venv.",
+)
 @_ca_cert_option
 @_cache_dir_option
 @click.option("--verbose", is_flag=True, help="Print the log as it is written.")
 @click.pass_context
-def lock(ctx: click.Context, target_name: str, omero_web_version: str,
-         ca_certs: tuple[Path, ...], cache_dir: Path | None, verbose: bool) -> None:  # fmt: skip
-    """Make or refresh the lock of a target and omero-web version.
+def lock(ctx: click.Context, target_name: str | None, omero_web_version: str,
+         tool_name: str | None, ca_certs: tuple[Path, ...], cache_dir: Path | None,
+         verbose: bool) -> None:  # fmt: skip
+    """Make or refresh the lock of a target and omero-web version, or of a
+    build tool.
 
     pip resolves in the target's build container; the lock, with the sha256
     of every file the target may install, goes to
-    locks/<target>/omero-web-<version>.txt.
+    locks/<target>/omero-web-<version>.txt.  A build tool's lock holds
+    pure-Python wheels, for every target, and goes to locks/tools/<tool>.txt.
     """
-    from builder.build import make_lock
+    from builder.build import make_lock, make_tool_lock
 
     environ = os.environ
     cache = (cache_dir or default_cache_dir(environ)).resolve()
 
     def action() -> None:
         root = checkout_root() or Path.cwd()
+        if target_name is not None:
+            target = get_target(target_name)
+        else:
+            target = oldest_python_target() if tool_name else get_target(DEFAULT_TARGET)
         config = BuildConfig(
-            target=get_target(target_name),
+            target=target,
             project_root=root,
             output_dir=root,
             cache_dir=cache,
@@ -409,7 +388,10 @@ def lock(ctx: click.Context, target_name: str, omero_web_version: str,
         log = cache / "logs" / f"{os.getpid()}-lock.log"
         progress = Progress(log_path=log, verbose=verbose)
         try:
-            path, changed = make_lock(config, progress)
+            if tool_name is None:
+                path, changed = make_lock(config, progress)
+            else:
+                path, changed = make_tool_lock(config, progress, TOOLS[tool_name])
         except BuildError:
             progress.say(f"the full log is {log}")
             raise

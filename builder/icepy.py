@@ -3,8 +3,10 @@
 Three sources, in this order: the wheel the user gave (file or URL, checked
 against the target's Python), the cache, or a build from the PyPI sdist with
 the project's patches (builder/patches/icepy), compiled on every core.
-Cache entries are keyed by target, Python ABI and a hash of the patch set and
-build script, so changing a patch rebuilds the wheel and nothing else does.
+Cache entries are keyed by target, Python ABI and a hash of the patch set,
+build script and pinned build tools, so changing a patch rebuilds the wheel
+and nothing else does.  Two compiles from empty caches give the same wheel
+bytes (builder/icepy_build.py says how).
 
 Every wheel is pinned by its sha256: a URL needs --icepy-sha256 and is
 downloaded to a temporary name, renamed only once complete and verified; a
@@ -38,6 +40,15 @@ BUILD_SCRIPT = icepy_build_script()
 # The zeroc-ice 3.6.5 sdist's file times (2019-07-31): the date of every
 # file in a wheel compiled here.
 ICEPY_SOURCE_DATE_EPOCH = 1564602578
+# What compiles and packs the wheel, pinned by hash: bdist_wheel names its
+# maker in the wheel ("Generator: setuptools (84.2.1)" in its WHEEL file), so
+# whatever setuptools the index serves on the day would change the wheel's
+# bytes.  setuptools >= 70.1 packs wheels itself: no `wheel` package.
+# 84.2.1 needs Python >= 3.10, the oldest target's (ubuntu-22.04).
+ICEPY_BUILD_REQUIREMENTS = (
+    "setuptools==84.2.1 \\\n"
+    "    --hash=sha256:ca140b45d5325a9478f880e351484f62fef15f336462e449ca0c03c873d589c2\n"
+)
 # The glibc each legacy manylinux tag stands for (PEP 600).
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)$")
@@ -136,6 +147,7 @@ def patch_series() -> list[Path]:
 def cache_key(target: Target) -> str:
     digest = hashlib.sha256()
     digest.update(f"{ICEPY_VERSION}\0{target.name}\0{target.python_abi}\0".encode())
+    digest.update(ICEPY_BUILD_REQUIREMENTS.encode() + b"\0")
     for path in [*patch_series(), BUILD_SCRIPT]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{target.name}-{target.python_abi}-{digest.hexdigest()[:12]}"
@@ -256,8 +268,10 @@ def build_icepy_wheel(context: BuildContext) -> Path:
     # A throwaway venv with the build tools: the target's python3 has no pip.
     pip = [str(work / "venv/bin/python"), "-m", "pip"]
     container.call(["python3", "-m", "venv", str(work / "venv")])
+    requirements = work / "build-requirements.txt"
+    container.write_file(requirements, ICEPY_BUILD_REQUIREMENTS.encode())
     container.call(
-        [*pip, "install", "-q", "setuptools", "wheel"],
+        [*pip, "install", "-q", "--require-hashes", "--requirement", str(requirements)],
         hint="the build container cannot install from the package index: check the proxy "
         "variables, PIP_INDEX_URL and --ca-cert",
     )

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build a wheel of ZeroC IcePy (zeroc-ice 3.6.5) from an already patched sdist.
 
-Runs inside the build container, in a virtualenv that has setuptools and
-wheel installed:
+Runs inside the build container, in a virtualenv that has setuptools
+(>= 70.1, which packs wheels itself) installed:
 
     python3 icepy_build.py --source DIR --jobs N --out WHEELDIR
 
@@ -19,6 +19,14 @@ Why not just ``pip wheel``:
   times bigger and the compile slower, so ``-g0`` is appended to the
   extension's compile arguments, and the linked module is run through
   ``strip --strip-unneeded`` before bdist_wheel packs it.
+* Two compiles of the same sources give the same wheel bytes, on any disk:
+  setup.py lists the sources with ``os.walk``, in the file system's
+  directory order, and that order is the link order, so the sources are
+  sorted first.  The rest is already fixed: the build folder is the same
+  path in every build container (and no debug info records it), the wheel's
+  file times are SOURCE_DATE_EPOCH (set by the caller), bdist_wheel packs
+  the files in name order, and the module's build-id is a hash of its
+  contents.
 
 The build itself goes through setuptools' PEP 517 backend
 (``setuptools.build_meta.build_wheel``) in this same process, so the
@@ -116,6 +124,8 @@ def install_build_ext_hooks(jobs: int) -> None:
         # bind the parallel compile() to this instance only.
         self.compiler.compile = compile_with_pool.__get__(self.compiler)
         for ext in self.extensions:
+            # The link order: the same on every machine (see the docstring).
+            ext.sources = sorted(ext.sources)
             # extra_compile_args go last on the command line, after Python's
             # own "-g", so -g0 wins. Setting $CFLAGS instead is unreliable:
             # depending on the setuptools version it is appended to Python's

@@ -13,6 +13,7 @@ path's own trailing `*` for what follows it (`... please use libjs-jquery`).
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from debian.debian_support import Version
 
@@ -35,3 +36,17 @@ def for_lintian(overrides: str, lintian_version: str) -> str:
         match = _POINTED.match(line)
         lines.append(f"{match['tag']} *{match['path']}" if match else line)
     return "\n".join(lines) + "\n"
+
+
+def also_for(overrides: str, folder: PurePosixPath, other: PurePosixPath) -> str:
+    """OVERRIDES plus, for each override pointed at FOLDER's files, the same
+    pointed at OTHER's: the apps baked into omero-web (`build --app`) are
+    PyPI releases installed as the venv's are, with the same findings."""
+    pointer, repeated = f"[{folder.relative_to('/')}/*]", f"[{other.relative_to('/')}/*]"
+    extra = [
+        line.replace(pointer, repeated) for line in overrides.splitlines() if line.endswith(pointer)
+    ]
+    if not extra:
+        return overrides
+    header = f"# The apps baked in (build --app), under {other}: as the venv's files."
+    return "\n".join([overrides.rstrip("\n"), "", header, *extra]) + "\n"

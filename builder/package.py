@@ -15,7 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from builder.context import BuildContext
 from builder.debian_tree import DebianFile, render_debian_tree
-from builder.lintian_overrides import OVERRIDES, for_lintian
+from builder.lintian_overrides import OVERRIDES, also_for, for_lintian
+from builder.paths import APPS_DIR, VENV
 
 # What a build leaves in the output folder, after the artifact stem: what
 # dpkg-buildpackage writes, and lintian's report.
@@ -46,9 +47,8 @@ def assemble_source(context: BuildContext, requirements: str) -> None:
     # The overrides are fitted to the lintian that will read them.
     lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).stdout.strip()
     overrides = tree[PurePosixPath(OVERRIDES)]
-    tree[PurePosixPath(OVERRIDES)] = DebianFile(
-        for_lintian(overrides.text, lintian), overrides.mode
-    )
+    text = also_for(overrides.text, VENV, APPS_DIR) if context.config.apps else overrides.text
+    tree[PurePosixPath(OVERRIDES)] = DebianFile(for_lintian(text, lintian), overrides.mode)
     files = {PurePosixPath("debian") / name: (f.text.encode(), f.mode) for name, f in tree.items()}
     files[PurePosixPath("requirements.txt")] = (requirements.encode(), 0o644)
     container.write_tree(source, files)

@@ -72,6 +72,11 @@ ICEPY_WORK = BUILD_ROOT / "icepy"
 # file pip installs the venv from: the lock plus the IcePy wheel's hash.
 LOCK_WORK = BUILD_ROOT / "lock"
 VENV_REQUIREMENTS = BUILD_ROOT / "venv-requirements.txt"
+# The build tools' venvs (builder/tool_venv.py), and where the SBOM's
+# description and writer wait for the cyclonedx one (builder/sbom.py):
+# under the build root, so never in the package.
+TOOLS_WORK = BUILD_ROOT / "tools"
+SBOM_WORK = BUILD_ROOT / "sbom"
 PIP_CACHE = PurePosixPath("/root/.cache/pip")
 
 # Where a build writes its ~15,000 files several times over (the venv at its

@@ -10,6 +10,10 @@ above each requirement name the files its hashes belong to, in the same
 order, so a mismatch can name the file.  IcePy is not in it: it is not on
 the index as a wheel, and its wheel is pinned by its own hash at build time
 (`install_requirements`).
+
+A build tool that runs in the build container (builder/tool_venv.py) has a
+lock of the same form, locks/tools/<tool>.txt (`ToolLock`): one for every
+target, since it holds pure-Python wheels only.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from builder.config import ICEPY_VERSION
 from builder.errors import BuildError
 
 LOCKS_DIR = "locks"
+TOOL_LOCKS_DIR = "tools"
 ICEPY_NAME = "zeroc-ice"
-_HEADER = re.compile(r"^# (target|python|omero-web|requested): (.+)$")
+_HEADER = re.compile(r"^# (target|tool|python|omero-web|requested): (.+)$")
 _REQUIREMENT = re.compile(r"^([a-z0-9][a-z0-9.-]*)==(\S+) \\$")
 _HASH = re.compile(r"^ {4}--hash=sha256:([0-9a-f]{64})( \\)?$")
 _FILE_COMMENT = re.compile(r"^# (\S+\.(?:whl|tar\.gz|zip))$")
@@ -75,12 +80,7 @@ class Lock:
             f"# omero-web: {self.omero_web_version}",
             f"# requested: {' '.join(self.requested)}",
         ]
-        for requirement in self.requirements:
-            lines += [f"# {file.filename}" for file in requirement.files]
-            lines.append(f"{requirement.name}=={requirement.version} \\")
-            hashes = [f"    --hash=sha256:{file.sha256}" for file in requirement.files]
-            lines += [line + " \\" for line in hashes[:-1]] + hashes[-1:]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + hashed_requirement_lines(self.requirements)) + "\n"
 
     @property
     def sha256(self) -> str:
@@ -92,14 +92,80 @@ class Lock:
         return "".join(f"{r.name}=={r.version}\n" for r in self.requirements)
 
 
+@dataclass(frozen=True)
+class ToolLock:
+    """A build tool's venv: pure-Python wheels, so one lock serves every
+    target; resolved with the targets' oldest Python, whose markers ask for
+    the most (typing_extensions below 3.13)."""
+
+    tool: str
+    python: str  # the Python it was resolved with
+    requested: tuple[str, ...]
+    requirements: tuple[LockedRequirement, ...]
+
+    def render(self) -> str:
+        lines = [
+            f"# The {self.tool} build tool's Python distributions, pure-Python wheels for",
+            "# every target, each with its sha256; installed in the build container with",
+            "# `pip install --require-hashes --only-binary :all:`.",
+            f"# Made by `omero-web-deb lock --tool {self.tool}`.",
+            f"# tool: {self.tool}",
+            f"# python: {self.python}",
+            f"# requested: {' '.join(self.requested)}",
+        ]
+        return "\n".join(lines + hashed_requirement_lines(self.requirements)) + "\n"
+
+
+def hashed_requirement_lines(requirements: Iterable[LockedRequirement]) -> list[str]:
+    """`name==version` with a --hash per file, each file named in a comment above."""
+    lines = []
+    for requirement in requirements:
+        lines += [f"# {file.filename}" for file in requirement.files]
+        lines.append(f"{requirement.name}=={requirement.version} \\")
+        hashes = [f"    --hash=sha256:{file.sha256}" for file in requirement.files]
+        lines += [line + " \\" for line in hashes[:-1]] + hashes[-1:]
+    return lines
+
+
 def lock_path(project_root: Path, target: str, omero_web_version: str) -> Path:
     """Where the committed lock of this target and version lives."""
     return project_root / LOCKS_DIR / target / f"omero-web-{omero_web_version}.txt"
 
 
+def tool_lock_path(project_root: Path, tool: str) -> Path:
+    return project_root / LOCKS_DIR / TOOL_LOCKS_DIR / f"{tool}.txt"
+
+
 def parse_lock(text: str, where: str) -> Lock:
     """The lock in `text`; a file that is not one (hand-edited, truncated)
     is refused with the line at fault."""
+    header, requirements = parse_hashed_requirements(
+        text, where, ("target", "python", "omero-web", "requested"), "`omero-web-deb lock`"
+    )
+    return Lock(
+        header["target"],
+        header["python"],
+        header["omero-web"],
+        tuple(header["requested"].split()),
+        requirements,
+    )
+
+
+def parse_tool_lock(text: str, where: str) -> ToolLock:
+    header, requirements = parse_hashed_requirements(
+        text, where, ("tool", "python", "requested"), "`omero-web-deb lock --tool`"
+    )
+    return ToolLock(
+        header["tool"], header["python"], tuple(header["requested"].split()), requirements
+    )
+
+
+def parse_hashed_requirements(
+    text: str, where: str, required: tuple[str, ...], remake: str
+) -> tuple[dict[str, str], tuple[LockedRequirement, ...]]:
+    """A lock's header fields (each of `required` present) and its hashed
+    requirements; a damaged file is refused with the line at fault and
+    `remake`, the command that makes it anew."""
     header: dict[str, str] = {}
     requirements: list[LockedRequirement] = []
     filenames: list[str] = []
@@ -107,7 +173,7 @@ def parse_lock(text: str, where: str) -> Lock:
     hashes: list[str] = []
 
     def fail(number: int, why: str) -> BuildError:
-        return BuildError(f"{where}:{number}: {why}; make the lock anew with `omero-web-deb lock`")
+        return BuildError(f"{where}:{number}: {why}; make the lock anew with {remake}")
 
     def finish(number: int) -> None:
         nonlocal current, hashes, filenames
@@ -139,16 +205,10 @@ def parse_lock(text: str, where: str) -> Lock:
             raise fail(number, f"not a locked requirement: {line!r}")
     if current is not None:
         raise fail(len(lines), f"{current[0]} ends without its last hash")
-    missing = [key for key in ("target", "python", "omero-web", "requested") if key not in header]
+    missing = [key for key in required if key not in header]
     if missing:
         raise fail(1, f"the header lacks {', '.join(missing)}")
-    return Lock(
-        header["target"],
-        header["python"],
-        header["omero-web"],
-        tuple(header["requested"].split()),
-        tuple(requirements),
-    )
+    return header, tuple(requirements)
 
 
 def read_lock(path: Path, target: str, omero_web_version: str) -> Lock:
@@ -158,6 +218,21 @@ def read_lock(path: Path, target: str, omero_web_version: str) -> Lock:
             f"{path} is the lock of omero-web {lock.omero_web_version} for {lock.target}, "
             f"not of {omero_web_version} for {target}; make it anew with "
             f"`omero-web-deb lock --target {target} --omero-web-version {omero_web_version}`"
+        )
+    return lock
+
+
+def read_tool_lock(path: Path, tool: str) -> ToolLock:
+    if not path.is_file():
+        raise BuildError(
+            f"the {tool} build tool has no lock at {path}: the toolkit is incomplete; "
+            f"reinstall it, or in a checkout make the lock with `omero-web-deb lock --tool {tool}`"
+        )
+    lock = parse_tool_lock(path.read_text(encoding="utf-8"), str(path))
+    if lock.tool != tool:
+        raise BuildError(
+            f"{path} is the lock of the {lock.tool} build tool, not of {tool}; make it anew "
+            f"with `omero-web-deb lock --tool {tool}`"
         )
     return lock
 
@@ -216,11 +291,13 @@ class Mismatch:
         )
 
 
-def compare_with_index(lock: Lock, served: Callable[[str], Iterable[IndexFile]]) -> list[Mismatch]:
+def compare_with_index(
+    requirements: Iterable[LockedRequirement], served: Callable[[str], Iterable[IndexFile]]
+) -> list[Mismatch]:
     """Every locked file whose hash the index (`served(name)`: the files it
     lists for a distribution) no longer agrees with."""
     mismatches = []
-    for requirement in lock.requirements:
+    for requirement in requirements:
         by_name: Mapping[str, str] = {f.filename: f.sha256 for f in served(requirement.name)}
         for file in requirement.files:
             now = by_name.get(file.filename)
@@ -231,6 +308,10 @@ def compare_with_index(lock: Lock, served: Callable[[str], Iterable[IndexFile]])
 
 def committed_locks(project_root: Path) -> list[Path]:
     return sorted((project_root / LOCKS_DIR).glob("*/omero-web-*.txt"))
+
+
+def committed_tool_locks(project_root: Path) -> list[Path]:
+    return sorted((project_root / LOCKS_DIR / TOOL_LOCKS_DIR).glob("*.txt"))
 
 
 def canonical(name: str) -> str:

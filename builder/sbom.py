@@ -1,15 +1,23 @@
-"""The package's SBOM: CycloneDX JSON, made with cyclonedx-python-lib.
+"""The package's SBOM: what it says, as plain data; CycloneDX JSON, written
+in the build container.
 
 It lists every Python distribution in the venv (version, license from its
 own metadata, the sha256 of the locked files), the IcePy wheel (its hash,
 the sdist it was compiled from and the patch set applied to it) and the
 package's Debian dependencies, and is installed as
-/usr/share/doc/omero-web/sbom.cdx.json.  It is made on the host, before
-dpkg-buildpackage, from the lock, the venv's metadata (read in the build
-container) and the package's relationships as the build computes them.
+/usr/share/doc/omero-web/sbom.cdx.json.  It is described on the host,
+before dpkg-buildpackage, from the lock, the venv's metadata (read in the
+build container) and the package's relationships as the build computes them.
+
+The toolkit decides what the SBOM says (`describe_sbom`: frozen dataclasses,
+handed over as JSON) and never imports cyclonedx-python-lib, which only
+some target distributions package.  builder/write_cyclonedx_sbom.py puts the
+description in CycloneDX 1.6's form with that library, run by the build
+container's cyclonedx tool venv (builder/tool_venv.py).
 
 It is part of the .deb, so it must be reproducible: its serial number is
-derived from what it describes and its timestamp is SOURCE_DATE_EPOCH.
+derived from what it describes, its timestamp is SOURCE_DATE_EPOCH, and the
+writer gives the same bytes for the same description.
 """
 
 from __future__ import annotations
@@ -17,38 +25,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 
-from cyclonedx.contrib.license.factories import LicenseFactory
-from cyclonedx.model import AttachedText, HashAlgorithm, HashType, Property
-from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.component import (
-    Component,
-    ComponentScope,
-    ComponentType,
-    Diff,
-    Patch,
-    PatchClassification,
-    Pedigree,
-)
-from cyclonedx.model.license import License
-from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 from debian.deb822 import Deb822
-from packageurl import PackageURL
 
 from builder.config import ICEPY_SDIST_SHA256, ICEPY_VERSION, BuildConfig
 from builder.context import BuildContext
 from builder.debian_tree import render_debian_templates
 from builder.errors import BuildError
 from builder.icepy import IcePyWheel, patch_series
-from builder.paths import ARCHITECTURE, PACKAGE_NAME, VENV
+from builder.paths import ARCHITECTURE, PACKAGE_NAME, SBOM_WORK, VENV
 from builder.requirement_lock import ICEPY_NAME, IndexFile, Lock, LockedRequirement, canonical
+from builder.resources import sbom_writer_script
 
 SBOM_NAME = "sbom.cdx.json"
+SBOM_WRITER = sbom_writer_script()
 PROPERTY = "omero-web-deb"
 # Read in the build container by the venv's own Python: each installed
 # distribution's name, version and license fields.
@@ -66,6 +58,67 @@ print(json.dumps(sorted(
 
 
 @dataclass(frozen=True)
+class PackageUrl:
+    """A purl by its parts: the writer encodes them (packageurl-python)."""
+
+    type: str  # pypi, deb
+    namespace: str | None
+    name: str
+    version: str | None
+    qualifiers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class License:
+    """A license as a distribution states it: `text` is an SPDX id or
+    expression where `spdx_or_name` (the writer's LicenseFactory decides;
+    what is neither becomes a name), else a name (a classifier's)."""
+
+    text: str
+    spdx_or_name: bool
+
+
+@dataclass(frozen=True)
+class Pedigree:
+    """What a component was made from, as CycloneDX's pedigree says it."""
+
+    ancestors: tuple[Component, ...]
+    patches: tuple[str, ...]  # unofficial diffs, in the series' order
+    notes: str
+
+
+@dataclass(frozen=True)
+class Component:
+    """One CycloneDX component, by the fields the SBOM fills."""
+
+    bom_ref: str
+    name: str
+    version: str | None
+    purl: PackageUrl
+    type: str = "library"  # CycloneDX's component type: library, application
+    scope: str | None = None  # required, optional
+    description: str | None = None
+    licenses: tuple[License, ...] = ()
+    sha256: tuple[str, ...] = ()  # the hashes of the files it may come from
+    properties: tuple[tuple[str, str], ...] = ()  # name, value
+    pedigree: Pedigree | None = None
+
+
+@dataclass(frozen=True)
+class SbomDescription:
+    """Everything the SBOM says; the writer adds only CycloneDX's form."""
+
+    serial_number: str  # a UUID, derived from what the SBOM describes
+    timestamp: int  # SOURCE_DATE_EPOCH
+    root: Component  # the package
+    components: tuple[Component, ...]  # what it holds and needs: the root depends on each
+
+    def to_json(self) -> str:
+        """The JSON the writer reads: the dataclasses' fields, keys sorted."""
+        return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
 class DebianRelation:
     field: str  # Depends, Pre-Depends, Recommends
     alternatives: str  # as in the control file: `nginx | httpd`
@@ -80,21 +133,19 @@ def venv_metadata(context: BuildContext) -> list[dict[str, object]]:
     return found
 
 
-def licenses_of(metadata: Mapping[str, object]) -> list[License]:
+def licenses_of(metadata: Mapping[str, object]) -> tuple[License, ...]:
     """A distribution's licenses: its License-Expression (PEP 639), else
     its License field when that is a name and not the license's text,
     else its license classifiers."""
-    factory = LicenseFactory()
     expression = metadata.get("license_expression")
     if isinstance(expression, str) and expression.strip():
-        return [factory.make_from_string(expression.strip())]
+        return (License(expression.strip(), spdx_or_name=True),)
     field = str(metadata.get("license") or "").strip()
     if field and "\n" not in field and len(field) <= 100 and field.upper() != "UNKNOWN":
-        return [factory.make_from_string(field)]
+        return (License(field, spdx_or_name=True),)
     classifiers = metadata.get("classifiers")
     listed = classifiers if isinstance(classifiers, list) else []
-    names = [str(c).split(" :: ")[-1] for c in listed]
-    return [factory.make_with_name(name) for name in names]
+    return tuple(License(str(c).split(" :: ")[-1], spdx_or_name=False) for c in listed)
 
 
 def debian_relations(fields: Mapping[str, str]) -> list[DebianRelation]:
@@ -147,27 +198,27 @@ def package_relations(context: BuildContext) -> list[DebianRelation]:
     return debian_relations(fields)
 
 
-def make_sbom(
+def describe_sbom(
     config: BuildConfig,
     lock: Lock,
     installed: Sequence[Mapping[str, object]],
     icepy: IcePyWheel,
     relations: Iterable[DebianRelation],
-) -> str:
-    """The CycloneDX 1.6 JSON document, checked against its schema."""
+) -> SbomDescription:
+    """What the package's SBOM says."""
     target = config.target
     distro = f"{target.distribution}-{target.release}"
     root = Component(
+        bom_ref=f"deb:{PACKAGE_NAME}",
         name=PACKAGE_NAME,
         version=config.package_version,
-        type=ComponentType.APPLICATION,
-        bom_ref=f"deb:{PACKAGE_NAME}",
-        purl=PackageURL(
+        type="application",
+        purl=PackageUrl(
             "deb",
             target.distribution,
             PACKAGE_NAME,
             config.package_version,
-            {"arch": ARCHITECTURE, "distro": distro},
+            (("arch", ARCHITECTURE), ("distro", distro)),
         ),
         description=f"OMERO.web {config.omero_web_version} for {target.name}",
     )
@@ -183,20 +234,26 @@ def make_sbom(
         uuid.NAMESPACE_URL,
         f"{PACKAGE_NAME}/{config.package_version}/{target.name}/{lock.sha256}/{icepy.sha256}",
     )
-    bom = Bom(
-        serial_number=serial,
-        metadata=BomMetaData(
-            component=root,
-            timestamp=datetime.fromtimestamp(config.source_date_epoch, tz=timezone.utc),
-        ),
-        components=components,
+    return SbomDescription(str(serial), config.source_date_epoch, root, tuple(components))
+
+
+def write_sbom(context: BuildContext, description: SbomDescription, python: PurePosixPath) -> None:
+    """The SBOM into the package source (debian/omero-web.docs installs
+    it): builder/write_cyclonedx_sbom.py, run by `python` (the cyclonedx
+    tool venv's), writes the description in CycloneDX's form."""
+    described, writer = SBOM_WORK / "description.json", SBOM_WORK / SBOM_WRITER.name
+    context.container.write_tree(
+        SBOM_WORK,
+        {
+            PurePosixPath(described.name): (description.to_json().encode(), 0o644),
+            PurePosixPath(writer.name): (SBOM_WRITER.read_bytes(), 0o644),
+        },
     )
-    bom.register_dependency(root, components)
-    text = JsonV1Dot6(bom).output_as_string(indent=1)
-    problem = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
-    if problem is not None:
-        raise BuildError(f"the SBOM does not match CycloneDX 1.6's schema: {problem}")
-    return text + "\n"
+    context.container.call(
+        [str(python), str(writer), str(described), str(context.source_dir / SBOM_NAME)],
+        hint=f"{SBOM_WRITER.name} could not write the SBOM from {described}: a fault of "
+        "omero-web-deb's; report it with the build log",
+    )
 
 
 def python_component(
@@ -215,20 +272,21 @@ def python_component(
 def pypi_component(
     name: str,
     version: str,
-    licenses: Iterable[License],
+    licenses: tuple[License, ...],
     files: Iterable[IndexFile],
     pedigree: Pedigree | None = None,
 ) -> Component:
     """A Python distribution in the venv, by the files it may come from."""
+    files = tuple(files)
     return Component(
+        bom_ref=f"pypi:{name}",
         name=name,
         version=version,
-        bom_ref=f"pypi:{name}",
-        purl=PackageURL("pypi", None, name, version),
-        scope=ComponentScope.REQUIRED,
+        purl=PackageUrl("pypi", None, name, version),
+        scope="required",
         licenses=licenses,
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=f.sha256) for f in files],
-        properties=[Property(name=f"{PROPERTY}:file", value=f.filename) for f in files],
+        sha256=tuple(f.sha256 for f in files),
+        properties=tuple((f"{PROPERTY}:file", f.filename) for f in files),
         pedigree=pedigree,
     )
 
@@ -236,54 +294,45 @@ def pypi_component(
 def debian_component(relation: DebianRelation, distro: str) -> Component:
     """A package the Debian package depends on, with the relation naming it."""
     properties = [
-        Property(name=f"{PROPERTY}:debian-field", value=relation.field),
-        Property(name=f"{PROPERTY}:debian-relation", value=relation.alternatives),
+        (f"{PROPERTY}:debian-field", relation.field),
+        (f"{PROPERTY}:debian-relation", relation.alternatives),
     ]
     if relation.constraint:
-        properties.append(
-            Property(name=f"{PROPERTY}:version-constraint", value=relation.constraint)
-        )
+        properties.append((f"{PROPERTY}:version-constraint", relation.constraint))
     distribution = distro.split("-")[0]
     return Component(
-        name=relation.name,
         bom_ref=f"deb:{relation.field}:{relation.alternatives}:{relation.name}",
+        name=relation.name,
         # No version and no architecture: a relation names neither.
-        purl=PackageURL("deb", distribution, relation.name, None, {"distro": distro}),
-        scope=(
-            ComponentScope.OPTIONAL if relation.field == "Recommends" else ComponentScope.REQUIRED
-        ),
-        properties=properties,
+        version=None,
+        purl=PackageUrl("deb", distribution, relation.name, None, (("distro", distro),)),
+        scope="optional" if relation.field == "Recommends" else "required",
+        properties=tuple(properties),
     )
 
 
-def icepy_component(icepy: IcePyWheel, licenses: list[License]) -> Component:
+def icepy_component(icepy: IcePyWheel, licenses: tuple[License, ...]) -> Component:
     """IcePy as built here: its wheel, the sdist it came from, the patches."""
     sdist = Component(
+        bom_ref=f"pypi:{ICEPY_NAME}:sdist",
         name=ICEPY_NAME,
         version=ICEPY_VERSION,
-        bom_ref=f"pypi:{ICEPY_NAME}:sdist",
-        purl=PackageURL(
+        purl=PackageUrl(
             "pypi",
             None,
             ICEPY_NAME,
             ICEPY_VERSION,
-            {"file_name": f"{ICEPY_NAME}-{ICEPY_VERSION}.tar.gz"},
+            (("file_name", f"{ICEPY_NAME}-{ICEPY_VERSION}.tar.gz"),),
         ),
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=ICEPY_SDIST_SHA256)],
+        sha256=(ICEPY_SDIST_SHA256,),
     )
-    patches = [
-        Patch(
-            type=PatchClassification.UNOFFICIAL,
-            diff=Diff(text=AttachedText(content=patch.read_text(), content_type="text/x-diff")),
-        )
-        for patch in patch_series()
-    ]
+    patches = tuple(patch.read_text() for patch in patch_series())
     return pypi_component(
         ICEPY_NAME,
         ICEPY_VERSION,
         licenses,
         [IndexFile(icepy.path.name, icepy.sha256)],
-        Pedigree(ancestors=[sdist], patches=patches, notes=patch_notes()),
+        Pedigree(ancestors=(sdist,), patches=patches, notes=patch_notes()),
     )
 
 

@@ -124,6 +124,12 @@ def get_target(name: str) -> Target:
         ) from None
 
 
+def oldest_python_target() -> Target:
+    """The target with the oldest Python: the one whose environment markers
+    ask for the most backports (`typing_extensions; python_version < "3.13"`)."""
+    return min(TARGETS.values(), key=lambda t: tuple(int(n) for n in t.python.split(".")))
+
+
 def find_target_by_codename(codename: str) -> Target | None:
     for target in TARGETS.values():
         if target.codename == codename:

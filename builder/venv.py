@@ -10,7 +10,7 @@ cannot write the venv, and compiling at install took half a minute.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from builder.context import BuildContext
@@ -83,34 +83,15 @@ def create_venv(context: BuildContext, lock: Lock, icepy_sha256: str, lock_name:
     container.write_file(VENV_REQUIREMENTS, install_requirements(lock, icepy_sha256).encode())
     # --find-links rather than the wheel's path: pip then records no
     # direct_url.json, which would carry a build path into the package.
-    install = [
-        *pip,
-        "install",
-        "--no-compile",
-        "--require-hashes",
-        "--find-links",
-        str(context.wheel_dir),
-        "--requirement",
-        str(VENV_REQUIREMENTS),
-    ]
-    result = container.call(install, check=False)
-    if result.returncode != 0:
-        refused = hash_mismatches(result.output)
-        if refused:
-            raise BuildError(
-                f"pip refused files whose sha256 is not the one in {lock_name} (or, for "
-                "IcePy, the wheel's recorded hash); nothing was installed:\n  "
-                + "\n  ".join(refused)
-                + "\nA changed or tampered file: find out why before anything else; if the "
-                "index rightly serves new files, make the lock anew with `omero-web-deb lock`"
-            )
-        raise CommandFailed(
-            install,
-            result.returncode,
-            "\n".join(result.output.splitlines()[-25:]),
-            "pip could not install omero-web into the venv: check the network, the "
-            "proxy variables, PIP_INDEX_URL and --ca-cert",
-        )
+    pip_install_locked(
+        context,
+        pip,
+        ["--find-links", str(context.wheel_dir)],
+        VENV_REQUIREMENTS,
+        pinned_by=f"{lock_name} (or, for IcePy, the wheel's recorded hash)",
+        remake="`omero-web-deb lock`",
+        what="omero-web into the venv",
+    )
     installed_icepy = container.call([*pip, "show", "-f", "zeroc-ice"]).stdout
     if f"IcePy.cpython-{config.target.python_abi[2:]}" not in installed_icepy:
         raise BuildError("the venv's IcePy is not the compiled wheel that was provided")
@@ -134,6 +115,50 @@ def create_venv(context: BuildContext, lock: Lock, icepy_sha256: str, lock_name:
     # tree's concern, not an installed system's.
     container.call(["rm", "-f", str(VENV / ".gitignore")])
     return requirements
+
+
+def pip_install_locked(
+    context: BuildContext,
+    pip: Sequence[str],
+    options: Sequence[str],
+    requirements: PurePosixPath,
+    *,
+    pinned_by: str,
+    remake: str,
+    what: str,
+) -> None:
+    """`pip install --require-hashes` from a lock's `requirements` file in
+    the container.  A refused file is named with both hashes and `pinned_by`
+    (where the expected ones come from), with `remake`, the command that
+    makes the lock anew; any other failure says what to check."""
+    install = [
+        *pip,
+        "install",
+        "--no-compile",
+        "--require-hashes",
+        *options,
+        "--requirement",
+        str(requirements),
+    ]
+    result = context.container.call(install, check=False)
+    if result.returncode == 0:
+        return
+    refused = hash_mismatches(result.output)
+    if refused:
+        raise BuildError(
+            f"pip refused files whose sha256 is not the one in {pinned_by}; nothing was "
+            "installed:\n  "
+            + "\n  ".join(refused)
+            + "\nA changed or tampered file: find out why before anything else; if the "
+            f"index rightly serves new files, make the lock anew with {remake}"
+        )
+    raise CommandFailed(
+        install,
+        result.returncode,
+        "\n".join(result.output.splitlines()[-25:]),
+        f"pip could not install {what}: check the network, the proxy variables, "
+        "PIP_INDEX_URL and --ca-cert",
+    )
 
 
 def check_no_build_paths(

@@ -20,7 +20,7 @@ import pytest
 from builder.container import docker_client
 from builder.targets import TARGETS, Target
 
-from .builds import PREBUILD_DIR, BuildLanes, build, chosen_targets, wait_for_result
+from .builds import AGAIN, PREBUILD_DIR, BuildLanes, build, chosen_targets, wait_for_result
 from .harness import Host, fresh_host
 from .previous_release import CURRENT_REVISION
 from .previous_release import REVISION as PREVIOUS_REVISION
@@ -38,15 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "target" in callspec.params:
             item.add_marker(pytest.mark.xdist_group(callspec.params["target"]))
-            # A module may run on one target only for now (ONE_TARGET_FOR_NOW):
-            # skipped here, before its session fixtures build anything.
-            only = getattr(item.module, "ONE_TARGET_FOR_NOW", None)
-            if only is not None and callspec.params["target"] != only:
-                item.add_marker(
-                    pytest.mark.skip(
-                        reason=f"runs on {only} only until the CI budget allows all targets"
-                    )
-                )
 
 
 @pytest.fixture(scope="session")
@@ -96,18 +87,23 @@ def prebuilt(target: Target, revision: int) -> Path | None:
     return matches[-1] if matches else None
 
 
-def package(target: Target, kind: str, build_root: Path) -> Path:
+def package(target: Target, kind: str, build_root: Path, against: Path | None = None) -> Path:
+    """The KIND of build for TARGET (builds.py), made once per session: by
+    the controller's lanes under xdist, else here (the apps AGAINST the
+    session's .deb)."""
     key = (target.name, kind)
     if key in _BUILDS:
         return _BUILDS[key]
-    revision = CURRENT_REVISION if kind == "current" else PREVIOUS_REVISION
-    found = prebuilt(target, revision)
+    revision = PREVIOUS_REVISION if kind == "previous" else CURRENT_REVISION
+    # The rebuild is compared with the first build: never a reused file;
+    # the apps are a folder of packages built against this session's .deb.
+    found = None if kind in (AGAIN, "apps") else prebuilt(target, revision)
     if found is None and PREBUILD_DIR in os.environ:
         found, seconds = wait_for_result(Path(os.environ[PREBUILD_DIR]), target, kind)
         record(target, **{f"build_{kind}_s": seconds})
     elif found is None:
         start = time.monotonic()
-        found = build(build_root, target, kind)
+        found = build(build_root, target, kind, against)
         record(target, **{f"build_{kind}_s": round(time.monotonic() - start, 1)})
     _BUILDS[key] = found
     return found
@@ -123,6 +119,13 @@ def deb(target: Target, build_root: Path) -> Path:
 def previous_deb(target: Target, deb: Path, build_root: Path) -> Path:
     """The previous release for the target (see previous_release.py)."""
     return package(target, "previous", build_root)
+
+
+@pytest.fixture(scope="session")
+def deb_again(target: Target, deb: Path, build_root: Path) -> Path:
+    """The tree under test built again, as another machine would build it
+    (builds.py's AGAIN): for test_reproducible.py, on REBUILT_TARGET."""
+    return package(target, AGAIN, build_root)
 
 
 @pytest.fixture

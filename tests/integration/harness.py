@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -40,33 +40,38 @@ def deb_control(deb: Path) -> dict[str, str]:
         package.close()
 
 
-def build_deb(target: Target, output: Path, *extra: str) -> Path:
-    """Build with the CLI as a user who installed the toolkit's wheel does:
-    its omero-web-deb, in a venv outside the checkout, run in an empty folder
-    (installed_toolkit.py; the venv is made once per session)."""
+def run_toolkit(target: Target, output: Path, command: str, *extra: str) -> None:
+    """omero-web-deb COMMAND as a user who installed the toolkit's wheel runs
+    it: its omero-web-deb, in a venv outside the checkout, run in an empty
+    folder (installed_toolkit.py; the venv is made once per session)."""
     from .installed_toolkit import toolkit_from_wheel
 
     workdir = output.parent / f".cwd-{output.name}"
     workdir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        str(toolkit_from_wheel(output.parent)),
-        "build",
-        "--target",
-        target.name,
-        "--output",
-        str(output),
-        *extra,
-    ]
+    argv = [str(toolkit_from_wheel(output.parent)), command, "--target", target.name]
+    argv += ["--output", str(output), *extra]
     print("+", " ".join(argv), flush=True)
     result = subprocess.run(
         argv, cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     print(result.stdout, flush=True)
-    assert result.returncode == 0, f"build failed:\n{result.stdout[-4000:]}"
-    assert not any(workdir.iterdir()), "the build wrote into the folder it was run from"
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-4000:]}"
+    assert not any(workdir.iterdir()), f"{command} wrote into the folder it was run from"
+
+
+def build_deb(target: Target, output: Path, *extra: str) -> Path:
+    """`omero-web-deb build` (run_toolkit); the .deb."""
+    run_toolkit(target, output, "build", *extra)
     debs = sorted(output.glob("omero-web_*.deb"))
     assert debs, f"no .deb in {output}"
     return debs[-1]
+
+
+def build_app_debs(target: Target, output: Path, omero_web: Path, apps: Sequence[str]) -> Path:
+    """`omero-web-deb app` (run_toolkit) for APPS, against the OMERO_WEB
+    .deb, in one call; the folder holding their packages."""
+    run_toolkit(target, output, "app", *apps, "--omero-web-deb", str(omero_web))
+    return output
 
 
 @dataclass

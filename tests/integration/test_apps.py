@@ -1,13 +1,13 @@
-"""OMERO.web apps as packages of their own, on every target: three apps
-built once against the tree's omero-web, installed with one apt command,
-removed and purged one at a time, and refused beside an omero-web that
-does not provide what they were built for.  One host per target."""
+"""OMERO.web apps as packages of their own, on every target: every app
+the toolkit knows, built once against the tree's omero-web (builds.py),
+installed with one apt command, removed and purged one at a time, and
+refused beside an omero-web that does not provide what they were built
+for.  One host per target."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,34 +20,24 @@ from builder.apps.known import KNOWN_APPS
 from builder.paths import APPS_DIR, CONFIG_DIR, STATIC_DIR
 from builder.targets import Target
 
-from .conftest import record
-from .harness import ROOT, Host, deb_control
+from .builds import APPS as BUILT
+from .conftest import package, record
+from .harness import Host, deb_control
 from .hosts import apt_install, get, gunicorn_master, prepared_host, status, wait_for
 from .test_piuparts import PIUPARTS, base_tarball, flat_repository, piuparts_argv
 
 LOGIN = "/webclient/login/"
 CLI = "/usr/lib/omero-web/omero-web-cli"
-APPS = ("omero-figure", "omero-iviewer", "omero-parade")
 REMOVED = "omero-parade"
 
 
 @pytest.fixture(scope="session")
 def app_debs(target: Target, deb: Path, build_root: Path) -> dict[str, Path]:
-    """figure, iviewer and parade, built with the CLI in one call against
-    the tree's omero-web .deb."""
-    output = build_root / f"{target.name}-apps"
-    argv = [sys.executable, "-m", "builder", "app", *APPS, "--target", target.name]
-    argv += ["--omero-web-deb", str(deb), "--output", str(output)]
-    print("+", " ".join(argv), flush=True)
-    start = time.monotonic()
-    result = subprocess.run(
-        argv, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    print(result.stdout, flush=True)
-    assert result.returncode == 0, f"app build failed:\n{result.stdout[-4000:]}"
-    record(target, build_apps_s=round(time.monotonic() - start, 1))
+    """Every known app, built with the CLI in one call against the tree's
+    omero-web .deb (builds.py: in the controller's lanes under xdist)."""
+    output = package(target, "apps", build_root, against=deb)
     debs = {}
-    for name in APPS:
+    for name in BUILT:
         found = sorted(output.glob(f"{KNOWN_APPS[name].package}_*.deb"))
         assert len(found) == 1, f"no single {name} package in {output}"
         debs[name] = found[0]
@@ -107,7 +97,7 @@ def with_apps(
         output = host.sh(f"apt-get install -y -q {' '.join(paths)} 2>&1")
         wait_for(host, KNOWN_APPS["omero-figure"].url, code=302)
         record(target, apps_install_to_serving_s=round(time.monotonic() - start, 1))
-        # One restart for three apps: dpkg ran omero-web's trigger once, and
+        # One restart for all the apps: dpkg ran omero-web's trigger once, and
         # a new gunicorn master serves.
         assert output.count("Processing triggers for omero-web") == 1, output
         after, _ = gunicorn_master(host)
@@ -115,7 +105,7 @@ def with_apps(
         yield host
 
 
-def test_three_apps_serve_through_nginx_after_one_apt_install(
+def test_every_app_serves_through_nginx_after_one_apt_install(
     with_apps: Host, app_debs: dict[str, Path]
 ) -> None:
     host = with_apps
@@ -140,7 +130,7 @@ def test_removing_one_app_leaves_the_others_serving_and_purge_leaves_nothing(
     host.run("apt-get", "remove", "-y", "-q", removed.package)
     wait_for(host, removed.url, code=404)
     assert status(get(host, LOGIN)) == 200
-    for name in APPS:
+    for name in BUILT:
         if name != REMOVED:
             assert redirects_to_login(host, KNOWN_APPS[name].url)
     assert removed.module not in configured_apps(host)
@@ -183,11 +173,8 @@ def test_piuparts_installs_and_purges_an_app_package(
     app_debs: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    """debian-12 only: the budget of `make test` takes one more piuparts
-    run (with omero-web installed and purged as the app's dependency), not
-    four; the maintainer scripts are omero-web's, piuparts'd everywhere."""
-    if target.name != "debian-12":
-        pytest.skip("piuparts of an app package runs on debian-12 only (time budget)")
+    """omero-web installed as the app's dependency, the app installed and
+    purged: nothing of it left behind, on every target."""
     assert PIUPARTS, "piuparts is not installed (apt-get install piuparts; .ci/run does)"
     repo = flat_repository([deb], tmp_path / "omero-web")
     log = tmp_path / "piuparts.log"
@@ -200,9 +187,3 @@ def test_piuparts_installs_and_purges_an_app_package(
     text = log.read_text() if log.exists() else result.stdout + result.stderr
     assert result.returncode == 0, text[-6000:]
     assert "PASS: Installation and purging test" in text
-
-
-# Until the suite's budget is rebalanced (cold `make test` must stay under
-# 60 minutes), these checks run on one target only; the others are skipped
-# with this reason, not passed (conftest.py reads this name).
-ONE_TARGET_FOR_NOW = "debian-12"

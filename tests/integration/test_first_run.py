@@ -274,9 +274,3 @@ def test_first_run_day_one_and_https(
 def _needs_openssl() -> None:
     if subprocess.run(["openssl", "version"], capture_output=True).returncode != 0:
         pytest.fail("the test CA is made with the host's openssl: install it")
-
-
-# Until the suite's budget is rebalanced (cold `make test` must stay under
-# 60 minutes), these checks run on one target only; the others are skipped
-# with this reason, not passed (conftest.py reads this name).
-ONE_TARGET_FOR_NOW = "debian-12"

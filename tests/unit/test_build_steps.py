@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from builder import build
 from builder.build import build_in_container, committed_lock, log_path_for
 from builder.config import NetworkSettings
-from tests.unit.fakes import Answer, FakeContainer, fake_context, make_config
+from tests.unit.fakes import ROOT, Answer, FakeContainer, fake_context, make_config
 from tests.unit.test_requirement_lock import LOCK
 from tests.unit.test_sbom import INSTALLED
 from tests.unit.test_venv import A_DEBIAN_12_VENV
@@ -18,6 +18,8 @@ from tests.unit.test_venv import A_DEBIAN_12_VENV
 IMAGES = ("debian:12 sha256:1111", "omero-web-deb/build:debian-12-abc sha256:2222")
 
 VENV_PYTHON = "/opt/omero/web/venv3/bin/python"
+TOOL_PYTHON = "/omero-web-deb-build/tools/cyclonedx/bin/python"
+TOOL_LOCK = ROOT / "locks" / "tools" / "cyclonedx.txt"
 
 
 def test_the_steps_run_in_order_over_one_container(tmp_path):
@@ -47,23 +49,36 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
         "rm", "mkdir", *[VENV_PYTHON] * 3, "rm", "find",  # static files collected
         VENV_PYTHON,  # bytecode
         "grep",  # no build path in the venv or the static files
+        "rm", "python3", TOOL_PYTHON,  # the SBOM writer's venv, from its lock
         "rm", "dpkg-query",  # debian/ assembled
         VENV_PYTHON, "readlink", "dpkg-query", "find", "dpkg-shlibdeps",  # the SBOM's facts
+        TOOL_PYTHON,  # the SBOM written
         "dpkg-buildpackage",
         "sh", "cat",  # lintian
     ]  # fmt: skip
     assert container.copied_in[0] == (wheel, PurePosixPath("/omero-web-deb-build/wheels"))
     assert [name for name, _ in context.progress.timings] == [
-        "IcePy wheel", "venv", "static files", "bytecode", "debian package", "lintian",
-        "copy artifacts",
+        "IcePy wheel", "venv", "static files", "bytecode", "SBOM writer", "debian package",
+        "lintian", "copy artifacts",
     ]  # fmt: skip
     said = context.progress.terminal.getvalue()  # type: ignore[attr-defined]
     assert "    lintian: 1 errors, 0 warnings, 0 info, 0 pedantic (after overrides)\n" in said
     assert artifacts.deb == tmp_path / "out" / "omero-web_5.33.2-2~deb12_amd64.deb"
     assert artifacts.deb.is_file()
-    # The SBOM is in the package source; the lock and the inputs go beside the .deb.
+    # The SBOM is written into the package source by the tool venv's
+    # python, from the description of the venv the build made.
+    tool = PurePosixPath("/omero-web-deb-build/tools")
+    assert container.files[tool / "cyclonedx.txt"][0] == TOOL_LOCK.read_bytes()
     source = PurePosixPath("/omero-web-deb-build/omero-web-5.33.2-2~deb12")
-    assert b'"bomFormat": "CycloneDX"' in container.files[source / "sbom.cdx.json"][0]
+    writer = [call.argv for call in container.calls if call.argv[0] == TOOL_PYTHON][-1]
+    assert writer[1:] == [
+        "/omero-web-deb-build/sbom/write_cyclonedx_sbom.py",
+        "/omero-web-deb-build/sbom/description.json",
+        f"{source}/sbom.cdx.json",
+    ]
+    description = json.loads(container.files[PurePosixPath(writer[2])][0])
+    assert [c["name"] for c in description["components"][:3]] == ["django", "numpy", "zeroc-ice"]
+    # The lock and the inputs go beside the .deb.
     stem = tmp_path / "out" / "omero-web_5.33.2-2~deb12_amd64"
     assert stem.with_name(stem.name + ".lock.txt").read_text() == LOCK.render()
     inputs = stem.with_name(stem.name + ".build-inputs").read_text()

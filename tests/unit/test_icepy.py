@@ -70,6 +70,14 @@ def test_cache_key_changes_with_target_and_patches(tmp_path, monkeypatch):
     assert icepy.cache_key(get_target("debian-12")) != key12
 
 
+def test_cache_key_changes_with_the_pinned_build_tools(monkeypatch):
+    key = icepy.cache_key(get_target("debian-12"))
+    monkeypatch.setattr(
+        icepy, "ICEPY_BUILD_REQUIREMENTS", "setuptools==70.1.0 --hash=sha256:" + "0" * 64
+    )
+    assert icepy.cache_key(get_target("debian-12")) != key
+
+
 def test_every_patch_in_the_series_exists():
     series = icepy.patch_series()
     assert series, "the IcePy patch series is empty"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import PurePosixPath
+from types import SimpleNamespace
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_the_build_patches_the_sdist_and_compiles_it_on_every_core(tmp_path):
     assert container.argvs == [
         ["mkdir", "-p", f"{WORK}/dist"],
         ["python3", "-m", "venv", f"{WORK}/venv"],
-        [*PIP, "install", "-q", "setuptools", "wheel"],
+        [*PIP, "install", "-q", "--require-hashes", "--requirement",
+         f"{WORK}/build-requirements.txt"],
         [*PIP, "download", "--no-deps", "--no-binary", ":all:", "--dest", WORK,
          "zeroc-ice==3.6.5"],
         ["sha256sum", SDIST],
@@ -49,6 +51,12 @@ def test_the_build_patches_the_sdist_and_compiles_it_on_every_core(tmp_path):
          f"{WORK}/zeroc-ice-3.6.5", "--jobs", "4", "--out", f"{WORK}/dist"],
         ["sh", "-c", f"ls {WORK}/dist/*.whl"],
     ]  # fmt: skip
+    # The build tools are pinned by hash: they name themselves in the wheel.
+    assert container.files[PurePosixPath(f"{WORK}/build-requirements.txt")] == (
+        icepy.ICEPY_BUILD_REQUIREMENTS.encode(),
+        0o644,
+    )
+    assert icepy.ICEPY_BUILD_REQUIREMENTS.startswith("setuptools==")
     # The wheel's files are dated by a fixed time, not the compile's.
     compile_call = next(call for call in container.calls if f"{WORK}/icepy_build.py" in call.argv)
     assert compile_call.env == {"SOURCE_DATE_EPOCH": "1564602578"}
@@ -122,3 +130,29 @@ def test_without_a_given_or_cached_wheel_one_is_built_then_copied_in(tmp_path):
     assert Call(["sh", "-c", f"ls {WORK}/dist/*.whl"]) in container.calls
     cached = icepy.cached_wheel(config.cache_dir, config.target)
     assert container.copied_in[-1] == (cached, PurePosixPath("/omero-web-deb-build/wheels"))
+
+
+def test_the_compile_links_in_name_order_without_debug_info(monkeypatch):
+    """setup.py lists the sources in the file system's order; the link
+    order, and so the module's bytes, must not depend on it."""
+    from setuptools import Extension
+    from setuptools.command.build_ext import build_ext
+
+    from builder import icepy_build
+
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def original(self):
+        seen.extend((ext.sources, ext.extra_compile_args) for ext in self.extensions)
+
+    # monkeypatch puts back the class's own methods after the test.
+    monkeypatch.setattr(build_ext, "build_extensions", original)
+    monkeypatch.setattr(build_ext, "build_extension", build_ext.build_extension)
+    icepy_build.install_build_ext_hooks(jobs=2)
+    extension = Extension("IcePy", ["src/b/z.cpp", "src/a.cpp", "src/b/a.c"])
+    extension.extra_compile_args = ["-w"]
+    command = SimpleNamespace(compiler=SimpleNamespace(), extensions=[extension])
+    build_ext.build_extensions(command)
+    assert seen == [(["src/a.cpp", "src/b/a.c", "src/b/z.cpp"], ["-w", "-g0"])]
+    # The compile on a thread pool, for this compiler only.
+    assert command.compiler.compile.__self__ is command.compiler

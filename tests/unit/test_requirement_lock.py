@@ -8,20 +8,27 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from builder import lock_resolution
 from builder.errors import BuildError
 from builder.lock_resolution import icepy_stand_in, lock_from_report
 from builder.requirement_lock import (
     IndexFile,
     Lock,
     LockedRequirement,
+    ToolLock,
     compare_with_index,
     install_requirements,
     installable_files,
     lock_path,
     parse_lock,
+    parse_tool_lock,
     read_lock,
+    read_tool_lock,
+    tool_lock_path,
 )
-from tests.unit.fakes import ROOT
+from builder.targets import get_target, oldest_python_target
+from builder.tool_venv import CYCLONEDX
+from tests.unit.fakes import ROOT, Answer, FakeContainer, fake_context, make_config
 
 A = "a" * 64
 B = "b" * 64
@@ -95,6 +102,45 @@ def test_a_lock_of_another_target_or_version_is_refused(tmp_path):
         read_lock(path, "debian-12", "5.34.0")
 
 
+PURL = "packageurl_python-0.17.6-py3-none-any.whl"
+TOOL_LOCK = ToolLock(
+    "cyclonedx",
+    "3.10",
+    ("cyclonedx-python-lib>=11.12,<12",),
+    (LockedRequirement("packageurl-python", "0.17.6", (IndexFile(PURL, A),)),),
+)
+TOOL_LOCK_TEXT = f"""\
+# The cyclonedx build tool's Python distributions, pure-Python wheels for
+# every target, each with its sha256; installed in the build container with
+# `pip install --require-hashes --only-binary :all:`.
+# Made by `omero-web-deb lock --tool cyclonedx`.
+# tool: cyclonedx
+# python: 3.10
+# requested: cyclonedx-python-lib>=11.12,<12
+# {PURL}
+packageurl-python==0.17.6 \\
+    --hash=sha256:{A}
+"""
+
+
+def test_a_tool_lock_has_the_same_requirements_form_and_reads_back():
+    assert TOOL_LOCK.render() == TOOL_LOCK_TEXT
+    assert parse_tool_lock(TOOL_LOCK_TEXT, "x.txt") == TOOL_LOCK
+
+
+def test_a_damaged_tool_lock_says_how_to_make_it_anew(tmp_path):
+    with pytest.raises(BuildError) as error:
+        parse_tool_lock(TOOL_LOCK_TEXT.replace("# tool: cyclonedx\n", ""), "x.txt")
+    assert str(error.value) == (
+        "x.txt:1: the header lacks tool; make the lock anew with `omero-web-deb lock --tool`"
+    )
+    path = tool_lock_path(tmp_path, "other")
+    path.parent.mkdir(parents=True)
+    path.write_text(TOOL_LOCK_TEXT)
+    with pytest.raises(BuildError, match=r"is the lock of the cyclonedx build tool, not of other"):
+        read_tool_lock(path, "other")
+
+
 def test_pip_installs_the_lock_plus_the_icepy_wheel_by_its_hash():
     text = install_requirements(LOCK, "f" * 64)
     assert text == LOCK_TEXT + f"zeroc-ice==3.6.5 \\\n    --hash=sha256:{'f' * 64}\n"
@@ -123,12 +169,12 @@ def test_without_a_wheel_for_the_target_the_sdist_is_pinned():
 def test_a_lock_that_still_matches_the_index_has_no_mismatch():
     served = {"django": [IndexFile("django-5.2.19-py3-none-any.whl", A)], "numpy": SERVED}
     served["numpy"] += (IndexFile("numpy-2.4.6-cp311-cp311-linux_x86_64.whl", C),)
-    assert compare_with_index(LOCK, served.__getitem__) == []
+    assert compare_with_index(LOCK.requirements, served.__getitem__) == []
 
 
 def test_a_changed_or_vanished_file_is_a_mismatch_naming_both_hashes():
     served = {"django": [IndexFile("django-5.2.19-py3-none-any.whl", "d" * 64)], "numpy": SERVED}
-    mismatches = [str(m) for m in compare_with_index(LOCK, served.__getitem__)]
+    mismatches = [str(m) for m in compare_with_index(LOCK.requirements, served.__getitem__)]
     assert mismatches == [
         f"django: django-5.2.19-py3-none-any.whl: the lock has sha256 {A}, the index serves "
         + "d" * 64,
@@ -145,6 +191,22 @@ def report_item(name: str, version: str, filename: str, sha256: str) -> dict[str
             "archive_info": {"hashes": {"sha256": sha256}},
         },
     }
+
+
+LOCK_WORK = "/omero-web-deb-build/lock"
+LOCK_PIP = [f"{LOCK_WORK}/venv/bin/python", "-m", "pip"]
+
+
+def resolving_container(python: str, *installed: dict[str, object], **answers: Answer):
+    """A build container whose python3 is `python` and in which pip's report
+    installs `installed` (report_item's); `answers` for any other command."""
+    return FakeContainer(
+        {
+            "readlink -f /usr/bin/python3": Answer(f"/usr/bin/{python}\n"),
+            f"cat {LOCK_WORK}/report.json": Answer(json.dumps({"install": list(installed)})),
+            **answers,
+        }
+    )
 
 
 def test_a_lock_is_made_from_pips_report_without_icepy():
@@ -213,11 +275,16 @@ def test_check_locks_passes_while_the_index_serves_every_locked_file(tmp_path):
         asked.append((index_url, name))
         return served[name]
 
+    tool = tool_lock_path(tmp_path, "cyclonedx")
+    tool.parent.mkdir(parents=True)
+    tool.write_text(TOOL_LOCK_TEXT)
+    served["packageurl-python"] = [IndexFile(PURL, A)]
     lines = check_committed_locks(tmp_path, "https://pypi.org/simple", ask)
     assert lines == [
-        "locks/debian-12/omero-web-5.33.2.txt: 2 distributions, 3 files, all as locked"
+        "locks/debian-12/omero-web-5.33.2.txt: 2 distributions, 3 files, all as locked",
+        "locks/tools/cyclonedx.txt: 1 distributions, 1 files, all as locked",
     ]
-    assert asked == [("https://pypi.org/simple", "django"), ("https://pypi.org/simple", "numpy")]
+    assert [name for _, name in asked] == ["django", "numpy", "packageurl-python"]
 
     served["numpy"] = SERVED  # the linux_x86_64 wheel is gone
     with pytest.raises(BuildError) as error:
@@ -228,20 +295,23 @@ def test_check_locks_passes_while_the_index_serves_every_locked_file(tmp_path):
         f"the lock has sha256 {C}, the index serves nothing"
     )
 
+    served["numpy"] += (IndexFile("numpy-2.4.6-cp311-cp311-linux_x86_64.whl", C),)
+    served["packageurl-python"] = [IndexFile(PURL, B)]  # the tool's file changed
+    with pytest.raises(BuildError) as error:
+        check_committed_locks(tmp_path, "https://pypi.org/simple", ask)
+    assert str(error.value).startswith(
+        "the package index no longer serves these locked files as locked:\n"
+        f"  locks/tools/cyclonedx.txt: packageurl-python: {PURL}: the lock has sha256 {A}, "
+        f"the index serves {B}\n"
+    )
+
 
 def test_a_lock_is_resolved_in_the_build_container_by_the_targets_python(tmp_path, monkeypatch):
-    from builder import lock_resolution
-    from tests.unit.fakes import Answer, FakeContainer, fake_context, make_config
-
-    work = "/omero-web-deb-build/lock"
-    pip = [f"{work}/venv/bin/python", "-m", "pip"]
-    report = {"install": [report_item("numpy", "2.4.6", NUMPY_WHEEL, B)]}
-    container = FakeContainer(
-        {
-            "readlink -f /usr/bin/python3": Answer("/usr/bin/python3.11\n"),
-            f"cat {work}/report.json": Answer(json.dumps(report)),
-            "sys_tags": Answer("\n".join(TAGS) + "\n"),
-        }
+    work, pip = LOCK_WORK, LOCK_PIP
+    container = resolving_container(
+        "python3.11",
+        report_item("numpy", "2.4.6", NUMPY_WHEEL, B),
+        sys_tags=Answer("\n".join(TAGS) + "\n"),
     )
     asked = []
     monkeypatch.setattr(
@@ -269,3 +339,42 @@ def test_a_lock_is_resolved_in_the_build_container_by_the_targets_python(tmp_pat
         "3.11",
         ("omero-web[redis]==5.33.2", "gevent"),
     )
+
+
+def test_a_tool_lock_is_resolved_without_stand_ins_and_keeps_pure_python_wheels(
+    tmp_path, monkeypatch
+):
+    container = resolving_container(
+        "python3.10", report_item("packageurl-python", "0.17.6", PURL, A)
+    )
+    served = (
+        IndexFile(PURL, A),
+        IndexFile("packageurl_python-0.17.6.tar.gz", B),
+        IndexFile("packageurl_python-0.17.6-cp310-cp310-manylinux_2_17_x86_64.whl", C),
+    )
+    monkeypatch.setattr(lock_resolution, "index_files", lambda url, name: served)
+    config = make_config(tmp_path, target=get_target("ubuntu-22.04"))
+    lock = lock_resolution.resolve_tool_lock(fake_context(config, container), CYCLONEDX)
+    assert container.argvs[4] == [
+        *LOCK_PIP, "install", "--dry-run", "--quiet", "--ignore-installed", "--report",
+        f"{LOCK_WORK}/report.json", "cyclonedx-python-lib>=11.12,<12",
+    ]  # fmt: skip
+    assert lock == ToolLock(
+        "cyclonedx",
+        "3.10",
+        ("cyclonedx-python-lib>=11.12,<12",),
+        (LockedRequirement("packageurl-python", "0.17.6", (IndexFile(PURL, A),)),),
+    )
+
+
+def test_a_tool_needing_a_compiled_wheel_is_refused(tmp_path, monkeypatch):
+    compiled = "rpds_py-0.30.0-cp310-cp310-manylinux_2_17_x86_64.whl"
+    container = resolving_container("python3.10", report_item("rpds-py", "0.30.0", compiled, A))
+    monkeypatch.setattr(lock_resolution, "index_files", lambda url, name: ())
+    config = make_config(tmp_path, target=get_target("ubuntu-22.04"))
+    with pytest.raises(BuildError, match=rf"needs {compiled}, which is not a pure-Python wheel"):
+        lock_resolution.resolve_tool_lock(fake_context(config, container), CYCLONEDX)
+
+
+def test_tool_locks_are_resolved_with_the_oldest_python():
+    assert oldest_python_target().name == "ubuntu-22.04"

@@ -20,9 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from builder import __version__, resources
-from builder.cli import main, source_date_epoch
+from builder.cli import main
 from builder.config import DEFAULT_OMERO_WEB_VERSION
 from builder.manpage import manual_page, roff
+from builder.resources import SOURCE_DATE_STAMP, source_date_epoch
 from builder.toolkit_deb import (
     DEPENDS,
     PACKAGE,
@@ -98,6 +99,7 @@ def test_the_wheel_carries_every_file_a_build_reads(built: dict[str, Path]) -> N
     with zipfile.ZipFile(built["wheel"]) as wheel:
         modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in wheel.infolist()}
         metadata = wheel.read(f"omero_web_deb-{__version__}.dist-info/METADATA").decode()
+        stamp = wheel.read(f"builder/data/{SOURCE_DATE_STAMP}").decode()
     expected = packaging_sources()
     assert expected, "no packaging sources found"
     for name, mode in expected.items():
@@ -106,8 +108,15 @@ def test_the_wheel_carries_every_file_a_build_reads(built: dict[str, Path]) -> N
         # debian/rules and the scripts must stay executable where they are built.
         assert modes[packaged] & EXECUTABLE == mode & EXECUTABLE, name
     assert "builder/patches/icepy/series" in modes and "builder/icepy_build.py" in modes
+    assert "builder/write_cyclonedx_sbom.py" in modes
+    assert "builder/data/locks/tools/cyclonedx.txt" in modes
+    # The toolkit needs no cyclonedx-python-lib: its tests do (the test extra).
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert not [line for line in requires if "cyclonedx" in line and "extra ==" not in line]
     assert not [name for name in modes if "__pycache__" in name or name.endswith(".pyc")]
     assert f"\nVersion: {__version__}\n" in metadata
+    # The sources' date, by the toolkit's own rule (the copy keeps the files' times).
+    assert stamp == f"{source_date_epoch(os.environ, None, ROOT)}\n"
 
 
 def test_the_sdist_carries_the_sources_the_wheel_is_built_from(built: dict[str, Path]) -> None:
@@ -137,6 +146,7 @@ def test_an_installed_wheel_finds_its_data_away_from_any_checkout(
         "print(resources.checkout_root(), root, len(tree), oct(tree[__import__('pathlib')"
         ".PurePosixPath('rules')].mode))\n"
         "print(sorted(template_environment(root).list_templates()))\n"
+        "print(resources.source_date_epoch({}, resources.checkout_root(), root))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -147,12 +157,15 @@ def test_an_installed_wheel_finds_its_data_away_from_any_checkout(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    first, templates = result.stdout.splitlines()
+    first, templates, epoch = result.stdout.splitlines()
     checkout, root, count, rules_mode = first.split()
     assert checkout == "None" and root == str(site / "builder" / "data")
     assert int(count) == len([n for n in packaging_sources() if n.startswith("debian/")])
     assert rules_mode == "0o755"
     assert "debian/control.j2" in templates
+    # Unpacked files are dated now, as pip dates them: the date is the stamp's.
+    stamp = (site / "builder" / "data" / SOURCE_DATE_STAMP).read_text()
+    assert epoch == stamp.strip()
 
 
 def test_from_the_checkout_the_checkout_s_own_folders_are_used() -> None:
@@ -189,6 +202,9 @@ def test_source_date_epoch(tmp_path: Path) -> None:
         os.utime(tmp_path / folder / "file", (1600000000, 1600000000))
     os.utime(tmp_path / "debian" / "file", (1650000000, 1650000000))
     assert source_date_epoch({}, None, tmp_path) == 1650000000
+    # Installed from a wheel: the date it was built with, whatever its files' times.
+    (tmp_path / SOURCE_DATE_STAMP).write_text("1500000000\n")
+    assert source_date_epoch({}, None, tmp_path) == 1500000000
     assert abs(source_date_epoch({}, None, None) - time.time()) < 60
 
 
