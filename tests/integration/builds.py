@@ -4,13 +4,14 @@ Per target there are three: the tree under test (revision 2, lintian
 included), the OMERO.web apps built against it (every app the toolkit
 knows, in one `omero-web-deb app` call), and the previous release (see
 previous_release.py), which needs the first one's IcePy wheel.  One
-target, REBUILT_TARGET, gets a fourth: the tree under test built again as another machine would build it
-(test_reproducible.py).  Under pytest-xdist the controller starts them all
-at once in two lanes of builds (two cores: one compile per core), in the
-order the workers take the targets, so a target's packages are usually done,
-or nearly, when its worker reaches it, and the cores build while the
-workers' tests wait on apt and dpkg.  Each finished build leaves a result
-file; a worker's fixture waits for it.  Without xdist, the fixture builds.
+target, REBUILT_TARGET, gets a fourth: the tree under test built again as
+another machine would build it (test_reproducible.py).  Under pytest-xdist
+the controller starts them all at once in two lanes of builds (two cores:
+one compile per core), in the order the workers take the targets, so a
+target's packages are usually done, or nearly, when its worker reaches it,
+and the cores build while the workers' tests wait on apt and dpkg.  Each
+finished build leaves a result file; a worker's fixture waits for it.
+Without xdist, the fixture builds.
 """
 
 from __future__ import annotations
