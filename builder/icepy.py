@@ -153,12 +153,34 @@ def cache_key(target: Target) -> str:
     return f"{target.name}-{target.python_abi}-{digest.hexdigest()[:12]}"
 
 
-def cached_wheel(cache_dir: Path, target: Target) -> Path | None:
+# Beside a cached wheel: the build image's packages that compiled it
+# (toolchain_fingerprint), so that a build image with another compiler or
+# another libssl compiles anew instead of reusing it.
+TOOLCHAIN_RECORD = "toolchain"
+
+
+def toolchain_fingerprint(context: BuildContext) -> str:
+    """Every package of the build image, with its version, hashed: what the
+    compile links against and runs, the same on any machine whose image has
+    the same packages (an image id would differ per machine)."""
+    listing = context.container.call(
+        ["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}\n"]
+    ).stdout
+    packages = "\n".join(sorted(listing.splitlines()))
+    return hashlib.sha256(packages.encode()).hexdigest()
+
+
+def cached_wheel(cache_dir: Path, target: Target, toolchain: str | None = None) -> Path | None:
     """The compiled wheel in the cache, checked against the hash recorded
-    when it was built: a changed wheel stops the build."""
+    when it was built: a changed wheel stops the build.  With TOOLCHAIN, a
+    wheel another toolchain compiled (or one without a record) is not the
+    build's."""
     entry = cache_dir / "icepy" / cache_key(target)
     wheels = sorted(entry.glob("*.whl")) if entry.is_dir() else []
     if not wheels:
+        return None
+    record = entry / TOOLCHAIN_RECORD
+    if toolchain is not None and (not record.is_file() or record.read_text().strip() != toolchain):
         return None
     recorded = recorded_sha256(wheels[0])
     if recorded is None:
@@ -259,9 +281,11 @@ def resolve_given_wheel(config: BuildConfig) -> Path | None:
     return fetch_given_wheel(config.icepy_wheel, config.cache_dir, config.icepy_sha256)
 
 
-def build_icepy_wheel(context: BuildContext) -> Path:
-    """Compile the patched sdist in the build container; return the cached wheel."""
+def build_icepy_wheel(context: BuildContext, toolchain: str | None = None) -> Path:
+    """Compile the patched sdist in the build container; return the cached
+    wheel, recorded as TOOLCHAIN's (by default, the container's)."""
     container, config = context.container, context.config
+    toolchain = toolchain or toolchain_fingerprint(context)
     work = context.icepy_work
     source = work / f"zeroc-ice-{ICEPY_VERSION}"
     container.call(["mkdir", "-p", str(work / "dist")])
@@ -328,6 +352,7 @@ def build_icepy_wheel(context: BuildContext) -> Path:
     entry.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=entry.parent) as partial:
         record_sha256(container.copy_out(built, Path(partial) / "wheel"))
+        Path(partial, "wheel", TOOLCHAIN_RECORD).write_text(f"{toolchain}\n")
         shutil.rmtree(entry, ignore_errors=True)
         Path(partial, "wheel").rename(entry)
     return entry / built.name
@@ -341,16 +366,17 @@ def provide_icepy_wheel(context: BuildContext) -> IcePyWheel:
     wheel = context.icepy_wheel
     if wheel is None:
         origin = f"compiled from the zeroc-ice {ICEPY_VERSION} sdist, cached"
-        wheel = cached_wheel(config.cache_dir, config.target)
-    if wheel is None:
-        with cache_lock(
-            config.cache_dir, f"icepy-{cache_key(config.target)}", context.progress.log
-        ):
-            # Another build may have made it while this one waited.
-            wheel = cached_wheel(config.cache_dir, config.target)
-            if wheel is None:
-                origin = f"compiled from the zeroc-ice {ICEPY_VERSION} sdist by this build"
-                wheel = build_icepy_wheel(context)
+        toolchain = toolchain_fingerprint(context)
+        wheel = cached_wheel(config.cache_dir, config.target, toolchain)
+        if wheel is None:
+            with cache_lock(
+                config.cache_dir, f"icepy-{cache_key(config.target)}", context.progress.log
+            ):
+                # Another build may have made it while this one waited.
+                wheel = cached_wheel(config.cache_dir, config.target, toolchain)
+                if wheel is None:
+                    origin = f"compiled from the zeroc-ice {ICEPY_VERSION} sdist by this build"
+                    wheel = build_icepy_wheel(context, toolchain)
     sha256 = file_sha256(wheel)
     context.container.copy_into(wheel, context.wheel_dir)
     return IcePyWheel(context.wheel_dir / wheel.name, sha256, origin)

@@ -38,6 +38,7 @@ def test_the_build_patches_the_sdist_and_compiles_it_on_every_core(tmp_path):
         for patch in icepy.patch_series()
     ]
     assert container.argvs == [
+        ["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}\n"],
         ["mkdir", "-p", f"{WORK}/dist"],
         ["python3", "-m", "venv", f"{WORK}/venv"],
         [*PIP, "install", "-q", "--require-hashes", "--requirement",
@@ -130,6 +131,30 @@ def test_without_a_given_or_cached_wheel_one_is_built_then_copied_in(tmp_path):
     assert Call(["sh", "-c", f"ls {WORK}/dist/*.whl"]) in container.calls
     cached = icepy.cached_wheel(config.cache_dir, config.target)
     assert container.copied_in[-1] == (cached, PurePosixPath("/omero-web-deb-build/wheels"))
+
+
+def test_a_wheel_another_toolchain_compiled_is_compiled_anew(tmp_path):
+    """The build image's packages key the cached wheel too: after a --refresh
+    (a newer g++ or libssl), the wheel is compiled again and replaces it."""
+    config = make_config(tmp_path)
+
+    def with_packages(listing: str) -> FakeContainer:
+        container = built_by(f"{WORK}/dist/{WHEEL}\n")
+        container.answers["dpkg-query"] = Answer(listing)
+        return container
+
+    first = with_packages("g++ 4:12.2.0-3 amd64\nlibssl-dev 3.0.15-1 amd64\n")
+    icepy.provide_icepy_wheel(fake_context(config, first))
+    # The same packages, listed in another order: the cached wheel.
+    same = with_packages("libssl-dev 3.0.15-1 amd64\ng++ 4:12.2.0-3 amd64\n")
+    provided = icepy.provide_icepy_wheel(fake_context(config, same))
+    assert "cached" in provided.origin and ["sh", "-c", f"ls {WORK}/dist/*.whl"] not in same.argvs
+    newer = with_packages("g++ 4:12.2.0-3 amd64\nlibssl-dev 3.0.16-1 amd64\n")
+    provided = icepy.provide_icepy_wheel(fake_context(config, newer))
+    assert "by this build" in provided.origin
+    assert ["sh", "-c", f"ls {WORK}/dist/*.whl"] in newer.argvs
+    # Without a toolchain to compare (the tests' own look-up), the entry is found.
+    assert icepy.cached_wheel(config.cache_dir, config.target) is not None
 
 
 def test_the_compile_links_in_name_order_without_debug_info(monkeypatch):
