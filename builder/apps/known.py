@@ -33,7 +33,10 @@ class KnownApp:
     summary: str  # one line for the package description
     homepage: str
     licence: str  # SPDX identifier, for debian/copyright
-    url: str  # its own page: its AppConfig label under OMERO.web's root, /figure/
+    # A page of its own under OMERO.web's root, which sends an anonymous
+    # user to the login page: /figure/ (mapr's is the menu its drop-in
+    # configures; autotag, a centre panel, has no page but its views).
+    url: str
     settings: tuple[str, ...] = ()  # omero CLI lines beyond omero.web.apps
     notes: tuple[str, ...] = ()  # comment lines for the drop-in: why a setting
     # Files under the Django app's folder that the package leaves out: pages
@@ -152,7 +155,7 @@ KNOWN_APPS: dict[str, KnownApp] = {
             summary="browse images by the key-value pairs (map annotations) linked to them",
             homepage="https://github.com/ome/omero-mapr",
             licence="AGPL-3.0-or-later",
-            url="/mapr/",
+            url="/mapr/gene/",
             settings=(
                 _append(
                     "omero.web.mapr.config",
@@ -188,7 +191,7 @@ KNOWN_APPS: dict[str, KnownApp] = {
             summary="tags images from their original file names, paths and extensions",
             homepage="https://github.com/German-BioImaging/omero-autotag",
             licence="AGPL-3.0-or-later",
-            url="/omero_autotag/",
+            url="/omero_autotag/get_items/",
             settings=(
                 _append(
                     "omero.web.ui.center_plugins",
