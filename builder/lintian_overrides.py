@@ -50,3 +50,21 @@ def also_for(overrides: str, folder: PurePosixPath, other: PurePosixPath) -> str
         return overrides
     header = f"# The apps baked in (build --app), under {other}: as the venv's files."
     return "\n".join([overrides.rstrip("\n"), "", header, *extra]) + "\n"
+
+
+def widened_to(overrides: str, root: PurePosixPath) -> str:
+    """OVERRIDES with every override pointed under ROOT pointed at all of
+    ROOT, one line per tag: for the apps baked into omero-web on a lintian
+    without pointed hints, where a second line for the apps' folder would be
+    a mismatched-override wherever an app lacks what the venv has."""
+    prefix = f"[{root.relative_to('/')}/"
+    lines, seen = [], set()
+    for line in overrides.splitlines():
+        head, bracket, _ = line.partition(prefix)
+        if bracket and line.endswith("]") and not line.startswith("#"):
+            line = f"{head}{prefix}*]"
+            if line in seen:
+                continue
+            seen.add(line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"

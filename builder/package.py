@@ -15,8 +15,14 @@ from pathlib import Path, PurePosixPath
 
 from builder.context import BuildContext
 from builder.debian_tree import DebianFile, render_debian_tree
-from builder.lintian_overrides import OVERRIDES, also_for, for_lintian
-from builder.paths import APPS_DIR, VENV
+from builder.lintian_overrides import (
+    OVERRIDES,
+    also_for,
+    for_lintian,
+    reads_pointed_hints,
+    widened_to,
+)
+from builder.paths import APPS_DIR, OMERO_WEB_ROOT, VENV
 
 # What a build leaves in the output folder, after the artifact stem: what
 # dpkg-buildpackage writes, and lintian's report.
@@ -47,7 +53,11 @@ def assemble_source(context: BuildContext, requirements: str) -> None:
     # The overrides are fitted to the lintian that will read them.
     lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).stdout.strip()
     overrides = tree[PurePosixPath(OVERRIDES)]
-    text = also_for(overrides.text, VENV, APPS_DIR) if context.config.apps else overrides.text
+    text = overrides.text
+    if context.config.apps and reads_pointed_hints(lintian):
+        text = also_for(text, VENV, APPS_DIR)
+    elif context.config.apps:
+        text = widened_to(text, OMERO_WEB_ROOT)
     tree[PurePosixPath(OVERRIDES)] = DebianFile(for_lintian(text, lintian), overrides.mode)
     files = {PurePosixPath("debian") / name: (f.text.encode(), f.mode) for name, f in tree.items()}
     files[PurePosixPath("requirements.txt")] = (requirements.encode(), 0o644)
