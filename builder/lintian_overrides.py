@@ -38,25 +38,13 @@ def for_lintian(overrides: str, lintian_version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def also_for(overrides: str, folder: PurePosixPath, other: PurePosixPath) -> str:
-    """OVERRIDES plus, for each override pointed at FOLDER's files, the same
-    pointed at OTHER's: the apps baked into omero-web (`build --app`) are
-    PyPI releases installed as the venv's are, with the same findings."""
-    pointer, repeated = f"[{folder.relative_to('/')}/*]", f"[{other.relative_to('/')}/*]"
-    extra = [
-        line.replace(pointer, repeated) for line in overrides.splitlines() if line.endswith(pointer)
-    ]
-    if not extra:
-        return overrides
-    header = f"# The apps baked in (build --app), under {other}: as the venv's files."
-    return "\n".join([overrides.rstrip("\n"), "", header, *extra]) + "\n"
-
-
 def widened_to(overrides: str, root: PurePosixPath) -> str:
     """OVERRIDES with every override pointed under ROOT pointed at all of
-    ROOT, one line per tag: for the apps baked into omero-web on a lintian
-    without pointed hints, where a second line for the apps' folder would be
-    a mismatched-override wherever an app lacks what the venv has."""
+    ROOT, one line per tag: for the apps baked into omero-web (`build
+    --app`), PyPI releases installed as the venv's are.  A line of its own
+    for the apps' folder would be a mismatched-override for each tag the
+    venv has and the apps lack (and the venv's line one for each the apps
+    alone have): lintian 2.114 and 2.116 both said so."""
     prefix = f"[{root.relative_to('/')}/"
     lines, seen = [], set()
     for line in overrides.splitlines():

@@ -15,14 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from builder.context import BuildContext
 from builder.debian_tree import DebianFile, render_debian_tree
-from builder.lintian_overrides import (
-    OVERRIDES,
-    also_for,
-    for_lintian,
-    reads_pointed_hints,
-    widened_to,
-)
-from builder.paths import APPS_DIR, OMERO_WEB_ROOT, VENV
+from builder.lintian_overrides import OVERRIDES, for_lintian, widened_to
+from builder.paths import OMERO_WEB_ROOT
 
 # What a build leaves in the output folder, after the artifact stem: what
 # dpkg-buildpackage writes, and lintian's report.
@@ -54,9 +48,7 @@ def assemble_source(context: BuildContext, requirements: str) -> None:
     lintian = container.call(["dpkg-query", "-W", "-f=${Version}", "lintian"]).stdout.strip()
     overrides = tree[PurePosixPath(OVERRIDES)]
     text = overrides.text
-    if context.config.apps and reads_pointed_hints(lintian):
-        text = also_for(text, VENV, APPS_DIR)
-    elif context.config.apps:
+    if context.config.apps:
         text = widened_to(text, OMERO_WEB_ROOT)
     tree[PurePosixPath(OVERRIDES)] = DebianFile(for_lintian(text, lintian), overrides.mode)
     files = {PurePosixPath("debian") / name: (f.text.encode(), f.mode) for name, f in tree.items()}

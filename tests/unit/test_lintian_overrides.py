@@ -2,7 +2,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from builder.debian_tree import render_static_files
-from builder.lintian_overrides import also_for, for_lintian, reads_pointed_hints, widened_to
+from builder.lintian_overrides import for_lintian, reads_pointed_hints, widened_to
 
 OVERRIDES = render_static_files(Path(__file__).resolve().parents[2] / "debian")[
     PurePosixPath("omero-web.lintian-overrides")
@@ -49,24 +49,10 @@ def test_older_lintian_keeps_comments_and_overrides_without_a_path():
     assert legacy == "# why\nunused-debconf-template omero-web/*\nfoo *opt/x/*\n"
 
 
-def test_baked_apps_get_the_venv_s_overrides_for_their_folder():
-    """`build --app`: the apps' folders hold PyPI releases as the venv does
-    (lintian on a baked build: package-installs-python-pycache-dir,
-    duplicate-font-file, script-not-executable under opt/omero/web/apps/)."""
-    venv, apps = PurePosixPath("/opt/omero/web/venv3"), PurePosixPath("/opt/omero/web/apps")
-    extended = also_for(OVERRIDES, venv, apps)
-    assert extended.startswith(OVERRIDES.rstrip("\n"))
-    for line in OVERRIDES.splitlines():
-        if line.endswith("[opt/omero/web/venv3/*]"):
-            assert line.replace("venv3/*]", "apps/*]") in extended.splitlines(), line
-    assert "package-installs-python-pycache-dir [opt/omero/web/apps/*]" in extended
-    assert also_for(OVERRIDES, PurePosixPath("/nowhere"), apps) == OVERRIDES
-
-
-def test_an_older_lintian_gets_one_override_per_tag_for_the_whole_root():
-    """Ubuntu 22.04's lintian calls an override that matches none of its
-    tag's hints a mismatched-override: with apps baked in, each tag under
-    /opt/omero/web gets one override for all of it (seen: 8 warnings)."""
+def test_baked_apps_get_one_override_per_tag_for_the_whole_root():
+    """lintian calls an override that matches none of its tag's hints a
+    mismatched-override: with apps baked in, each tag under /opt/omero/web
+    gets one override for all of it (seen: 8 warnings on Ubuntu 22.04)."""
     widened = widened_to(OVERRIDES, PurePosixPath("/opt/omero/web"))
     rules = [line for line in widened.splitlines() if line and not line.startswith("#")]
     assert len(rules) == len(set(rules))
