@@ -58,7 +58,7 @@ def build(
         check_release_exists(config.network.index_url, "omero-web", config.omero_web_version)
         lock = committed_lock(config)
         if config.apps:
-            apps = resolve_apps(config.apps, config.network.index_url, config.target)
+            apps = resolve_apps(config.apps, config.network.index_url)
             config = replace(config, apps=tuple(app.requirement for app in apps))
             progress.say("    apps: " + ", ".join(config.apps))
     if client is None:

@@ -1,5 +1,5 @@
 """Where the toolkit's own files are: the omero-web package's sources
-(debian/, templates/), the IcePy patches and build script, and the SBOM's
+(debian/, templates/), the IcePy and app patches, the IcePy build script, and the SBOM's
 writer; and the date of those sources, which dates the packages built from
 them (source_date_epoch).
 
@@ -61,6 +61,12 @@ def packaging_root() -> Path:
 def icepy_patches_dir() -> Path:
     """builder/patches/icepy: the series and the patches it names."""
     return _PACKAGE_DIR / "patches" / "icepy"
+
+
+def app_patches(app_name: str) -> list[Path]:
+    """builder/patches/apps/<app>/*.patch, in name order: applied to the
+    app's installed files (paths below its site-packages folder)."""
+    return sorted((_PACKAGE_DIR / "patches" / "apps" / app_name).glob("*.patch"))
 
 
 def icepy_build_script() -> Path:

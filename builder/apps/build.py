@@ -58,7 +58,7 @@ def build_apps(
         deb = config.omero_web_deb or newest_deb(config.build.output_dir, target)
         omero_web = read_omero_web_deb(deb, target)
         progress.say(f"    against {deb.name}")
-        requests = resolve_apps(config.apps, config.build.network.index_url, target)
+        requests = resolve_apps(config.apps, config.build.network.index_url)
         progress.say("    " + ", ".join(f"{r.app.name} {r.version}" for r in requests))
     if client is None:
         with closing(docker_client()) as own_client:

@@ -5,7 +5,8 @@ real path exactly as shipped.  pip goes into it for the build only.  Each app is
 installed into the venv constrained by the venv's own `pip freeze`; what is
 new in site-packages afterwards (the app and any dependency the venv
 lacks) moves to the app's own folder, APPS_DIR/<short>/site-packages,
-compiled to hash-checked bytecode like the venv.  A `.pth` file in the
+patched where the project must (builder/patches/apps/) and compiled to
+hash-checked bytecode like the venv.  A `.pth` file in the
 venv's site-packages names that folder: the app package ships it, a file
 of its own, so no file omero-web owns is ever edited.  Apps are installed
 one after another, each against the bare venv: an app never relies on a
@@ -30,6 +31,7 @@ from builder.context import BuildContext
 from builder.errors import BuildError
 from builder.paths import APPS_DIR, BUILD_ROOT, OMERO_WEB_ROOT, VENV
 from builder.requirement_lock import LockedRequirement
+from builder.resources import app_patches
 from builder.venv import VENV_PYTHON, compile_bytecode
 
 APPS_WORK = BUILD_ROOT / "apps"
@@ -94,6 +96,7 @@ class InstalledApp:
     entries: tuple[str, ...]  # what moved into its folder
     compiled: bool  # ships a compiled extension (Architecture: amd64)
     locked: tuple[LockedRequirement, ...] = ()  # the distributions it added, hashed
+    patched: tuple[str, ...] = ()  # the Subject: of each patch applied
 
 
 def install_app(context: BuildContext, request: AppRequest, pins: dict[str, str]) -> InstalledApp:
@@ -139,13 +142,16 @@ def install_app(context: BuildContext, request: AppRequest, pins: dict[str, str]
     if new:
         container.call(["mv", *(str(site / name) for name in new), str(folder)])
     check_is_django_app(context, app, folder)
+    patched = apply_patches(context, request, folder)
     if app.unused:
         container.call(["rm", "-f", *(str(folder / app.module / name) for name in app.unused)])
     compile_bytecode(context, folder)
     container.write_file(pth_file(context, app), f"{folder}\n".encode())
     extensions = container.call(["find", str(folder), "-name", "*.so"]).stdout.strip()
     locked = locked_installs(report.stdout, added)
-    return InstalledApp(request, tuple(new), compiled=bool(extensions), locked=locked)
+    return InstalledApp(
+        request, tuple(new), compiled=bool(extensions), locked=locked, patched=patched
+    )
 
 
 def check_is_django_app(context: BuildContext, app: KnownApp, folder: PurePosixPath) -> None:
@@ -161,6 +167,41 @@ def check_is_django_app(context: BuildContext, app: KnownApp, folder: PurePosixP
             f"{app.name} installed no Django app {app.module} (no {module}/__init__.py with "
             "urls.py or apps.py): it is not an OMERO.web app this tool can package"
         )
+
+
+def apply_patches(
+    context: BuildContext, request: AppRequest, folder: PurePosixPath
+) -> tuple[str, ...]:
+    """The project's patches for the app (builder/patches/apps/<name>/), in
+    name order, to its installed files: each must apply whole.  Their
+    subjects, for the package's changelog."""
+    subjects = []
+    for patch in app_patches(request.app.name):
+        inside = APPS_WORK / "patches" / request.app.name
+        context.container.copy_into(patch, inside)
+        applied = context.container.call(
+            ["patch", "-p1", "--forward", "--batch", "-i", str(inside / patch.name)],
+            workdir=folder,
+            check=False,
+        )
+        if applied.returncode != 0:
+            raise BuildError(
+                f"the patch {patch.name} does not apply to {request.app.name} "
+                f"{request.version}:\n{applied.stdout.strip()}\n"
+                f"build a version it was written for, or refresh it in {patch.parent}"
+            )
+        subjects.append(patch_subject(patch))
+    return tuple(subjects)
+
+
+def patch_subject(patch: Path) -> str:
+    """A DEP-3 header's Subject:, else the file's name."""
+    for line in patch.read_text().splitlines():
+        if line.startswith("Subject:"):
+            return line.removeprefix("Subject:").strip()
+        if line.startswith("---"):
+            break
+    return patch.name
 
 
 def remove_pth(context: BuildContext, app: KnownApp) -> None:

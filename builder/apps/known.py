@@ -43,17 +43,6 @@ class KnownApp:
     # no view serves, whose remote scripts lintian rightly calls a privacy
     # breach (privacy-breach-uses-embedded-file) when a browser opens them.
     unused: tuple[str, ...] = ()
-    # The newest Python it runs on, and why not beyond: checked before a build.
-    max_python: str | None = None
-    why_max_python: str = ""
-
-    def runs_on(self, python: str) -> bool:
-        """Whether it runs on that Python (3.11, 3.13, ...)."""
-
-        def version(text: str) -> tuple[int, ...]:
-            return tuple(int(n) for n in text.split("."))
-
-        return self.max_python is None or version(python) <= version(self.max_python)
 
     @property
     def short(self) -> str:
@@ -152,8 +141,8 @@ KNOWN_APPS: dict[str, KnownApp] = {
             homepage="https://github.com/ome/omero-parade",
             licence="AGPL-3.0-or-later",
             url="/parade/",
-            max_python="3.11",
-            why_max_python="its views import distutils (LooseVersion), which Python 3.12 removed",
+            # Patched (builder/patches/apps/omero-parade/): its views
+            # imported distutils, which Python 3.12 removed.
             settings=(
                 _append(
                     "omero.web.ui.center_plugins",

@@ -86,6 +86,7 @@ def render_app_debian(context: BuildContext, package: AppPackage, lintian: str) 
     values = {
         "app": app,
         "version": package.installed.request.version,
+        "patched": package.installed.patched,
         "package_version": package.version,
         "architecture": package.architecture,
         "omero_web": package.omero_web,

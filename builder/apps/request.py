@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from builder.apps.known import KnownApp, known_app
 from builder.errors import UsageError
 from builder.pypi import available_versions, version_key
-from builder.targets import Target
 
 _FINAL_RELEASE = re.compile(r"[0-9]+(\.[0-9]+)*")
 _PRE_RELEASE = re.compile(r"(?P<base>[0-9]+(?:\.[0-9]+)*)\.?(?P<tag>a|b|rc|dev)(?P<n>[0-9]*)")
@@ -81,21 +80,10 @@ def resolve_app(argument: str, index_url: str) -> AppRequest:
     return AppRequest(app, version)
 
 
-def resolve_apps(
-    arguments: tuple[str, ...], index_url: str, target: Target | None = None
-) -> tuple[AppRequest, ...]:
-    """The apps asked for, each with its version; an app that cannot run
-    on TARGET's Python is refused before anything is fetched."""
+def resolve_apps(arguments: tuple[str, ...], index_url: str) -> tuple[AppRequest, ...]:
+    """The apps asked for, each with its version."""
     if not arguments:
         raise UsageError("name at least one app: omero-web-deb app omero-figure --target ...")
-    for argument in arguments:
-        app = parse_app_argument(argument)[0]
-        if target is not None and not app.runs_on(target.python):
-            raise UsageError(
-                f"{app.name} runs on Python {app.max_python} at most ({app.why_max_python}); "
-                f"{target.name} has Python {target.python}: build it for a target with an "
-                "older Python, or leave it out"
-            )
     requests = [resolve_app(argument, index_url) for argument in arguments]
     names = [request.app.name for request in requests]
     twice = sorted({name for name in names if names.count(name) > 1})

@@ -36,11 +36,6 @@ KINDS = ("current", "apps", "previous")
 APPS = tuple(KNOWN_APPS)
 
 
-def apps_for(target: Target) -> tuple[str, ...]:
-    """The known apps that run on the target's Python (parade: up to 3.11)."""
-    return tuple(name for name in APPS if KNOWN_APPS[name].runs_on(target.python))  # every target's
-
-
 # The tree under test, the same revision as "current", built again as on
 # another machine: by a second installation of the toolkit (harness.build_deb
 # makes one per build folder), in another folder, from an empty cache of its
@@ -85,7 +80,7 @@ def build(root: Path, target: Target, kind: str, against: Path | None = None) ->
             current = sorted(output_dir(root, target, "current").glob("omero-web_*.deb"))
             assert current, f"the apps of {target.name} need its current build first"
             against = current[-1]
-        return build_app_debs(target, output, against, apps_for(target))
+        return build_app_debs(target, output, against, APPS)
     if kind == AGAIN:
         return build_deb(
             target,

@@ -1,6 +1,5 @@
 """OMERO.web apps as packages of their own, on every target: every app
-the toolkit knows that runs on the target's Python (parade: up to 3.11),
-built once against the tree's omero-web (builds.py),
+the toolkit knows, built once against the tree's omero-web (builds.py),
 installed with one apt command, removed and purged one at a time, and
 refused beside an omero-web that does not provide what they were built
 for.  One host per target."""
@@ -21,7 +20,7 @@ from builder.apps.known import KNOWN_APPS
 from builder.paths import APPS_DIR, CONFIG_DIR, STATIC_DIR
 from builder.targets import Target
 
-from .builds import apps_for
+from .builds import APPS
 from .conftest import package, record
 from .harness import Host, deb_control
 from .hosts import apt_install, get, gunicorn_master, prepared_host, status, wait_for
@@ -29,7 +28,7 @@ from .test_piuparts import PIUPARTS, base_tarball, flat_repository, piuparts_arg
 
 LOGIN = "/webclient/login/"
 CLI = "/usr/lib/omero-web/omero-web-cli"
-REMOVED = "omero-tagsearch"  # an app every target runs
+REMOVED = "omero-tagsearch"
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +37,7 @@ def app_debs(target: Target, deb: Path, build_root: Path) -> dict[str, Path]:
     omero-web .deb (builds.py: in the controller's lanes under xdist)."""
     output = package(target, "apps", build_root, against=deb)
     debs = {}
-    for name in apps_for(target):
+    for name in APPS:
         found = sorted(output.glob(f"{KNOWN_APPS[name].package}_*.deb"))
         assert len(found) == 1, f"no single {name} package in {output}"
         debs[name] = found[0]

@@ -16,7 +16,6 @@ from builder.apps.request import (
     resolve_apps,
 )
 from builder.errors import UsageError
-from builder.targets import get_target
 
 INDEX = "https://pypi.example.org/simple"
 ISSUE_APPS = (
@@ -142,13 +141,3 @@ def test_an_app_asked_for_twice_is_refused(index: dict[str, set[str]]) -> None:
 )
 def test_pre_releases_sort_before_their_release_in_debian(pep440: str, debian: str) -> None:
     assert debian_upstream_version(pep440) == debian
-
-
-def test_an_app_that_cannot_run_on_the_target_s_python_is_refused_first() -> None:
-    """omero-parade 0.2.4 imports distutils: on Python 3.12+ (ubuntu-24.04,
-    debian-13) every page of OMERO.web answered 500 once it was installed."""
-    with pytest.raises(UsageError, match=r"omero-parade runs on Python 3.11 at most.*distutils"):
-        resolve_apps(("omero-parade",), "http://index.invalid/simple", get_target("debian-13"))
-    assert KNOWN_APPS["omero-parade"].runs_on("3.11")
-    assert not KNOWN_APPS["omero-parade"].runs_on("3.12")
-    assert all(KNOWN_APPS[name].runs_on("3.13") for name in KNOWN_APPS if name != "omero-parade")

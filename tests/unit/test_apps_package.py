@@ -146,9 +146,15 @@ def test_an_app_that_would_change_a_pin_fails_before_pip_installs_it(tmp_path: P
 SITE = "/opt/omero/web/venv3/lib/python3.11/site-packages"
 
 
-def installed_in(tmp_path: Path, name: str, version: str, module: str) -> FakeContainer:
+def installed_in(
+    tmp_path: Path,
+    name: str,
+    version: str,
+    module: str,
+    answers: dict[str, Answer] | None = None,
+) -> tuple[FakeContainer, InstalledApp]:
     """install_app of NAME on a fake container whose site-packages gains
-    MODULE and its dist-info; the container, for its calls."""
+    MODULE and its dist-info; the container, for its calls, and the app."""
     before, after = "django\nomero\n", f"django\nomero\n{module}\n{module}-{version}.dist-info\n"
     listings = iter([before, "", after, ""])  # site-packages and bin/, before and after
 
@@ -159,15 +165,16 @@ def installed_in(tmp_path: Path, name: str, version: str, module: str) -> FakeCo
                 return CommandResult(next(listings), "", "", 0)
             return super().call(argv, **kwargs)
 
-    container = Listing({"--dry-run": Answer('{"install": []}')})
+    container = Listing({"--dry-run": Answer('{"install": []}'), **(answers or {})})
     request = AppRequest(KNOWN_APPS[name], version)
     installed = install_app(fake_context(make_config(tmp_path), container), request, {})
     assert installed.entries == (module, f"{module}-{version}.dist-info")
-    return container
+    return container, installed
 
 
 def test_the_app_s_new_distributions_move_to_its_folder_with_a_pth_file(tmp_path: Path) -> None:
-    container = installed_in(tmp_path, "omero-figure", "8.0.1", "omero_figure")
+    container, installed = installed_in(tmp_path, "omero-figure", "8.0.1", "omero_figure")
+    assert installed.patched == ()
     folder = "/opt/omero/web/apps/figure/site-packages"
     assert [
         "mv",
@@ -186,9 +193,34 @@ def test_the_app_s_new_distributions_move_to_its_folder_with_a_pth_file(tmp_path
 
 def test_demo_pages_with_remote_scripts_are_left_out(tmp_path: Path) -> None:
     """tagsearch ships chosen's demo pages, which load jQuery from a CDN."""
-    container = installed_in(tmp_path, "omero-tagsearch", "4.3.0", "omero_tagsearch")
+    container, _ = installed_in(tmp_path, "omero-tagsearch", "4.3.0", "omero_tagsearch")
     chosen = "/opt/omero/web/apps/tagsearch/site-packages/omero_tagsearch/static/tagsearch/3rd-party/chosen"
     assert ["rm", "-f", f"{chosen}/index.html", f"{chosen}/index.proto.html"] in container.argvs
+
+
+PARADE = "/opt/omero/web/apps/parade/site-packages"
+
+
+def test_parade_is_patched_to_run_without_distutils_and_says_so(tmp_path: Path) -> None:
+    """omero-parade 0.2.4 imports distutils, which Python 3.12 removed: on
+    ubuntu-24.04 and debian-13 every OMERO.web page answered 500 with it."""
+    container, installed = installed_in(tmp_path, "omero-parade", "0.2.4", "omero_parade")
+    patches = [c for c in container.calls if c.argv[:2] == ["patch", "-p1"]]
+    assert [c.workdir for c in patches] == [PARADE]
+    assert patches[0].argv[-1].endswith("/0001-numpy-version-without-distutils.patch")
+    assert installed.patched == ("Compare numpy's version without distutils (Python 3.12)",)
+    context = fake_context(make_config(tmp_path), FakeContainer())
+    app = AppPackage(installed, OMERO_WEB, AppStatic((), 0), 1, "deb12")
+    changelog = render_app_debian(context, app, "2.116.3")["changelog"]
+    assert "built by omero-web-deb.\n  * Patched: Compare numpy's version without distutils" in (
+        changelog
+    )
+
+
+def test_a_patch_that_does_not_apply_names_the_version_and_what_to_do(tmp_path: Path) -> None:
+    refused = {"patch -p1": Answer("1 out of 2 hunks FAILED", returncode=1)}
+    with pytest.raises(BuildError, match=r"does not apply to omero-parade 0\.1\.0:\n1 out of 2"):
+        installed_in(tmp_path, "omero-parade", "0.1.0", "omero_parade", refused)
 
 
 def test_baked_apps_are_provided_conflicted_and_replaced(tmp_path: Path) -> None:

@@ -108,6 +108,8 @@ def test_the_wheel_carries_every_file_a_build_reads(built: dict[str, Path]) -> N
         # debian/rules and the scripts must stay executable where they are built.
         assert modes[packaged] & EXECUTABLE == mode & EXECUTABLE, name
     assert "builder/patches/icepy/series" in modes and "builder/icepy_build.py" in modes
+    parade = "builder/patches/apps/omero-parade/0001-numpy-version-without-distutils.patch"
+    assert parade in modes
     assert "builder/write_cyclonedx_sbom.py" in modes
     assert "builder/data/locks/tools/cyclonedx.txt" in modes
     # The toolkit needs no cyclonedx-python-lib: its tests do (the test extra).
