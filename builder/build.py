@@ -120,7 +120,7 @@ def build_in_container(
         )
     with progress.step("venv"):
         requirements = create_venv(context, lock, icepy.sha256, lock_name)
-        progress.say(f"    left out {trim_venv(context)} test and translation folders")
+        progress.say(f"    left out {trim_venv(context)} test, translation and unusable folders")
     with progress.step("static files"):
         progress.say(f"    {collect_static(context)} files")
     if config.apps:

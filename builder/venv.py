@@ -27,6 +27,12 @@ VENV_PYTHON = str(VENV / "bin" / "python")
 # Message catalogs kept: OMERO.web fixes LANGUAGE_CODE to en-gb and has no
 # LocaleMiddleware, so Django reads no other language's catalog.
 KEPT_LANGUAGES = frozenset({"en", "en_GB"})
+# Django's contrib apps this venv cannot run: GeoDjango needs the GDAL and
+# GEOS libraries, the PostgreSQL one psycopg; omero-web depends on neither,
+# and OMERO.web keeps its sessions in files or Redis.
+UNUSABLE_PACKAGES = ("django/contrib/gis", "django/contrib/postgres")
+# Files only a compiler or a type checker reads: stubs, C headers and sources.
+UNREAD_SUFFIXES = (".pyi", ".h", ".c")
 # pip's report of a file whose hash is not the one required (pip 22 to 26;
 # some add `(from -r FILE (line N))` before the colon):
 #     zeroc-ice==3.6.5 from file:///.../zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl:
@@ -185,7 +191,7 @@ def unshipped_folders(folders: Iterable[str]) -> list[str]:
     package: the test suites wheels carry (numpy's, gevent's, greenlet's;
     django-pipeline even installs a top-level `tests`), and the message
     catalogs of languages OMERO.web never speaks (Django's contrib apps
-    carry about a hundred each).  Every file costs dpkg time at each install
+    carry about a hundred each), and UNUSABLE_PACKAGES.  Every file costs dpkg time at each install
     and lintian time at each build; none of these is imported or read by
     the service."""
     listed = set(folders)
@@ -200,13 +206,18 @@ def unshipped_folders(folders: Iterable[str]) -> list[str]:
             and path.name not in KEPT_LANGUAGES
             and f"{folder}/LC_MESSAGES" in listed
         )
-        if is_test_suite or is_catalog:
+        is_unusable = "site-packages" in path.parts and any(
+            folder.endswith(f"/site-packages/{package}") for package in UNUSABLE_PACKAGES
+        )
+        if is_test_suite or is_catalog or is_unusable:
             chosen.append(folder)
     return chosen
 
 
 def trim_venv(context: BuildContext) -> int:
-    """Remove what the service never reads; return how many folders went."""
+    """Remove what the service never reads (unshipped_folders, the catalogs'
+    sources, UNREAD_SUFFIXES, then the folders left empty); return how many
+    folders unshipped_folders chose."""
     container = context.container
     lib = str(VENV / "lib")
     folders = container.call(["find", lib, "-type", "d"]).stdout.splitlines()
@@ -215,6 +226,10 @@ def trim_venv(context: BuildContext) -> int:
         container.call(["rm", "-rf", *unshipped])
     # The catalogs' sources: gettext reads only the compiled .mo beside them.
     container.call(["find", lib, "-path", "*/locale/*/LC_MESSAGES/*.po", "-delete"])
+    unread = [arg for suffix in UNREAD_SUFFIXES for arg in ("-o", "-name", f"*{suffix}")][1:]
+    folders_read = [lib, str(VENV / "include")]
+    container.call(["find", *folders_read, "-type", "f", "(", *unread, ")", "-delete"])
+    container.call(["find", *folders_read, "-mindepth", "1", "-type", "d", "-empty", "-delete"])
     return len(unshipped)
 
 

@@ -212,13 +212,22 @@ def test_test_suites_and_other_languages_catalogs_are_left_out():
         f"{SITE}/django/contrib/admin/locale/pt_BR",
         f"{SITE}/django/contrib/admin/locale/pt_BR/LC_MESSAGES",
         "/opt/omero/web/venv3/tests",  # outside site-packages: not a wheel's
+        f"{SITE}/django/contrib/gis",  # needs GDAL and GEOS
+        f"{SITE}/django/contrib/gis/db",
+        f"{SITE}/django/contrib/postgres",  # needs psycopg
+        f"{SITE}/django/contrib/sessions",
     ]
     assert unshipped_folders(reversed(folders)) == [
         f"{SITE}/django/conf/locale/de",
         f"{SITE}/django/contrib/admin/locale/pt_BR",
+        f"{SITE}/django/contrib/gis",
+        f"{SITE}/django/contrib/postgres",
         f"{SITE}/numpy/_core/tests",
         f"{SITE}/tests",
     ]
+
+
+VENV_FOLDERS = ("/opt/omero/web/venv3/lib", "/opt/omero/web/venv3/include")
 
 
 def test_trim_removes_the_chosen_folders_and_the_catalogs_sources(tmp_path):
@@ -229,7 +238,10 @@ def test_trim_removes_the_chosen_folders_and_the_catalogs_sources(tmp_path):
         ["find", "/opt/omero/web/venv3/lib", "-type", "d"],
         ["rm", "-rf", f"{SITE}/gevent/tests"],
         ["find", "/opt/omero/web/venv3/lib", "-path", "*/locale/*/LC_MESSAGES/*.po", "-delete"],
-    ]
+        ["find", *VENV_FOLDERS, "-type", "f",
+         "(", "-name", "*.pyi", "-o", "-name", "*.h", "-o", "-name", "*.c", ")", "-delete"],
+        ["find", *VENV_FOLDERS, "-mindepth", "1", "-type", "d", "-empty", "-delete"],
+    ]  # fmt: skip
 
 
 COMPILEALL = [
