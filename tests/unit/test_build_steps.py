@@ -45,7 +45,7 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
     assert [call.argv[0] for call in container.calls] == [
         "sh", "update-ca-certificates",  # the host's CAs
         "readlink", "rm", "/usr/bin/python3.11", *[VENV_PYTHON] * 5, "find", "rm",  # venv
-        "find", "find",  # trimmed
+        "find", "find", "find", "find",  # trimmed
         "rm", "mkdir", *[VENV_PYTHON] * 3, "rm", "find",  # static files collected
         VENV_PYTHON,  # bytecode
         "grep",  # no build path in the venv or the static files
