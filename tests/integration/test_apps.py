@@ -1,8 +1,9 @@
 """OMERO.web apps as packages of their own, on every target: every app
 the toolkit knows, built once against the tree's omero-web (builds.py),
-installed with one apt command, removed and purged one at a time, and
+installed with one apt command, removed and purged one at a time,
 refused beside an omero-web that does not provide what they were built
-for.  One host per target."""
+for, and holding back an omero-web built for another Python.  One host
+per target."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import docker
 import pytest
+from debian.deb822 import Deb822
 from debian.debfile import DebFile
 
 from builder.apps.known import KNOWN_APPS
@@ -163,6 +165,66 @@ def test_app_packages_are_small_pure_python_and_pinned(
         report = deb.with_name(deb.name.removesuffix(".deb") + ".lintian.txt").read_text()
         findings = [line for line in report.splitlines() if line[:2] in ("E:", "W:")]
         assert not findings, "\n".join(findings)
+
+
+def built_for_another_python(deb: Path, target: Target, folder: Path) -> Path:
+    """omero-web's .deb as its build for the next Python would declare
+    itself to apt: the same files, a newer version within the release (so
+    the apps' version range still holds), and the next ABI in Provides.
+    No target has two Pythons to build it with for real."""
+    tree = folder / "tree"
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+    control_file = tree / "DEBIAN" / "control"
+    control = Deb822(control_file.read_text())
+    major, minor = target.python.split(".")
+    ours, next_abi = (
+        f"omero-web-abi-{target.python_abi}",
+        f"omero-web-abi-cp{major}{int(minor) + 1}",
+    )
+    assert ours in control["Provides"], control["Provides"]
+    control["Provides"] = control["Provides"].replace(ours, next_abi)
+    control["Version"] += "+py"
+    control_file.write_text(control.dump())
+    built = folder / f"omero-web_{control['Version']}_amd64.deb"
+    subprocess.run(
+        ["dpkg-deb", "--build", "-Zgzip", "-z1", str(tree), str(built)],
+        check=True,
+        capture_output=True,
+    )
+    return built
+
+
+def test_an_omero_web_for_another_python_is_held_back_while_its_apps_are_installed(
+    with_apps: Host, target: Target, deb: Path, tmp_path: Path
+) -> None:
+    """From the facility's repository: `apt-get upgrade` keeps omero-web
+    back, an install that may not remove the apps is refused, and the apps
+    go on serving."""
+    host = with_apps
+    other = built_for_another_python(deb, target, tmp_path)
+    repo = flat_repository([other], tmp_path / "repo")
+    host.container.copy_into(repo, PurePosixPath("/srv"))
+    source = "/etc/apt/sources.list.d/omero-web.list"
+    host.sh(
+        f"chmod -R a+rX /srv/repo && echo 'deb [trusted=yes] file:/srv/repo ./' > {source} && "
+        f"apt-get update -q -o Dir::Etc::sourcelist={source} -o Dir::Etc::sourceparts=- "
+        "-o APT::Get::List-Cleanup=0"
+    )
+    version = deb_control(deb)["Version"]
+    candidate = host.run("apt-cache", "policy", "omero-web")
+    assert f"Candidate: {deb_control(other)['Version']}" in candidate, candidate
+
+    def installed() -> str:
+        return host.run("dpkg-query", "-W", "-f=${Version}", "omero-web")
+
+    upgrade = host.sh("apt-get upgrade -y -q 2>&1")
+    assert installed() == version, upgrade
+    refused = host.sh("apt-get install -y -q --no-remove omero-web 2>&1; echo exit=$?")
+    assert installed() == version, refused
+    assert not refused.rstrip().endswith("exit=0"), refused
+    # apt says why: the apps it would have to remove.
+    assert KNOWN_APPS["omero-figure"].package in refused, refused
+    assert redirects_to_login(host, KNOWN_APPS["omero-figure"].url)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="piuparts needs root")
