@@ -663,15 +663,18 @@ class Nginx:
         default_server: bool,
         if_changed: bool = False,
         transport: Transport | None = None,
+        upstream: str | None = None,
     ) -> None:
         """Write the site and enable it; check the whole configuration with
         `nginx -t`, and only then reload nginx.  A site that fails the check
         is not activated: everything is put back as it was.  IF_CHANGED (the
         apps' trigger): an enabled site with the same text stays, unreloaded.
-        TRANSPORT: HTTPS, trusted proxies (omero_web_nginx_tls.py)."""
-        text = site_text(
-            self.upstream_site(port, " ".join(names)), port, default_server=default_server
-        )
+        TRANSPORT: HTTPS, trusted proxies (omero_web_nginx_tls.py).
+        UPSTREAM: upstream_site()'s text for the same port and names, if
+        rendered already (`nginx render`, run beside apply-config)."""
+        if upstream is None:
+            upstream = self.upstream_site(port, " ".join(names))
+        text = site_text(upstream, port, default_server=default_server)
         check_site_text(text, port, default_server=default_server)
         if transport is not None:
             text = secure_transport(text, port, names, default_server, transport)
@@ -777,13 +780,21 @@ def transport_from(options: argparse.Namespace) -> Transport | None:
 
 def nginx_command(options: argparse.Namespace) -> int:
     nginx = Nginx()
-    if options.action == "write":
+    if options.action == "render":
+        sys.stdout.write(nginx.upstream_site(options.port, " ".join(options.names)))
+    elif options.action == "write":
+        upstream = None
+        if options.upstream_site is not None:
+            upstream = Path(options.upstream_site).read_text(
+                encoding="utf-8", errors="surrogateescape"
+            )
         nginx.write(
             options.port,
             options.names,
             default_server=options.default_server,
             if_changed=options.if_changed,
             transport=transport_from(options),
+            upstream=upstream,
         )
     elif options.action == "disable":
         nginx.disable()
@@ -882,8 +893,18 @@ def argument_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="a TLS-terminating proxy whose forwarded headers count (repeatable)",
     )
+    write.add_argument(
+        "--upstream-site",
+        metavar="FILE",
+        help="`nginx render`'s output for the same port and names: not rendered again",
+    )
     write.add_argument("port", type=port_number)
     write.add_argument("names", nargs="+", metavar="name")
+    render = actions.add_parser(
+        "render", help="print `omero web config nginx` for the drop-ins (nothing is written)"
+    )
+    render.add_argument("port", type=port_number)
+    render.add_argument("names", nargs="+", metavar="name")
     actions.add_parser("disable", help="disable the site; bring back Debian's default site")
     actions.add_parser("is-ours", help="exit 0 when the site is the package's own")
     nginx.set_defaults(run=nginx_command)

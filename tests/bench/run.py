@@ -4,7 +4,8 @@
 2. the package's install to serving: on the integration tests' prepared
    host (the package's dependencies installed, nginx running), seconds from
    `apt-get install -y ./x.deb` to the first 200 of /webclient/login/
-   through nginx;
+   through nginx; under sysv (the init script) and under systemd, each the
+   median of --repeat installs on fresh hosts;
 3. the walkthrough's install to serving: walkthrough.sh's manual steps on
    the same host image, with the IcePy wheel the package was built with and
    omero-web of the package's version from PyPI;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from contextlib import closing
@@ -46,7 +48,8 @@ SERVING_TIMEOUT_S = 900
 @dataclass(frozen=True)
 class Row:
     target: str
-    package_s: float
+    package_s: float  # sysv
+    systemd_s: float
     walkthrough_s: float
     warm_rebuild_s: float
     deb_mb: float
@@ -57,6 +60,7 @@ class Row:
         return [
             self.target,
             f"{self.package_s:.1f}",
+            f"{self.systemd_s:.1f}",
             f"{self.walkthrough_s:.1f}",
             f"{self.walkthrough_s / self.package_s:.1f}",
             f"{self.warm_rebuild_s:.0f}",
@@ -68,7 +72,8 @@ class Row:
 
 HEADER = [
     "target",
-    "package install→200 s",
+    "package install→200 s (sysv)",
+    "(systemd)",
     "walkthrough install→200 s",
     "walkthrough/package",
     "warm rebuild s",
@@ -91,13 +96,20 @@ def timed_build(target: Target, output: Path, revision: int) -> tuple[Path, floa
     return deb, time.monotonic() - start
 
 
-def package_install_to_serving(client: docker.DockerClient, target: Target, deb: Path) -> float:
-    with prepared_host(client, target, deb) as host:
-        path = host.copy_deb(deb)
-        start = time.monotonic()
-        host.run("apt-get", "install", "-y", "-q", path)
-        host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
-        return time.monotonic() - start
+def package_install_to_serving(
+    client: docker.DockerClient, target: Target, deb: Path, init: str, repeat: int
+) -> float:
+    """The median of REPEAT installs, each on a fresh host of INIT."""
+    times = []
+    for _ in range(repeat):
+        with prepared_host(client, target, deb, init) as host:
+            path = host.copy_deb(deb)
+            start = time.monotonic()
+            host.run("apt-get", "install", "-y", "-q", path)
+            host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
+            times.append(time.monotonic() - start)
+    print(f"    {init}: {', '.join(f'{t:.1f}' for t in times)} s", flush=True)
+    return statistics.median(times)
 
 
 def walkthrough_install_to_serving(
@@ -117,19 +129,21 @@ def walkthrough_install_to_serving(
         return time.monotonic() - start
 
 
-def bench_target(client: docker.DockerClient, target: Target, output: Path) -> Row:
+def bench_target(client: docker.DockerClient, target: Target, output: Path, repeat: int) -> Row:
     deb, first_build_s = timed_build(target, output / target.name / "first", revision=1)
     control = deb_control(deb)
     wheel = cached_wheel(CACHE_DIR, target)
     if wheel is None:
         raise BuildError(f"no IcePy wheel for {target.name} in {CACHE_DIR}/icepy after its build")
     upstream_version = control["Version"].rsplit("-", 1)[0]
-    package_s = package_install_to_serving(client, target, deb)
+    package_s = package_install_to_serving(client, target, deb, "sysv", repeat)
+    systemd_s = package_install_to_serving(client, target, deb, "systemd", repeat)
     walkthrough_s = walkthrough_install_to_serving(client, target, deb, wheel, upstream_version)
     _, warm_rebuild_s = timed_build(target, output / target.name / "warm", revision=2)
     return Row(
         target.name,
         package_s,
+        systemd_s,
         walkthrough_s,
         warm_rebuild_s,
         deb.stat().st_size / 1e6,
@@ -155,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated targets (default: $OMERO_WEB_DEB_TARGETS, else all)",
     )
     parser.add_argument("--output", type=Path, default=Path("dist/bench"))
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="installs per init system; the median counts"
+    )
     args = parser.parse_args(argv)
     try:
         targets = chosen_targets(args.targets)
@@ -168,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             print(f"=== {target.name}", flush=True)
             try:
-                rows.append(bench_target(client, target, args.output.resolve()))
+                rows.append(bench_target(client, target, args.output.resolve(), args.repeat))
             except (BuildError, AssertionError, docker.errors.DockerException) as e:
                 # A failed build's assertion carries its output's end: the
                 # builder's own "error: ..." explains what to do.

@@ -183,6 +183,20 @@ def test_write_puts_upstreams_site_in_place_with_the_maintenance_page_fixed(
     ]
 
 
+def test_a_site_rendered_ahead_is_written_without_rendering_it_again(
+    helper: ModuleType, host: FakeHost, nginx: Any
+) -> None:
+    """postinst renders upstream's part (`nginx render`) while apply-config
+    loads the drop-ins, then hands it to `nginx write --upstream-site`."""
+    rendered = nginx.upstream_site("8080", "localhost")
+    assert host.commands[0][-4:-2] == ["8080", "localhost"]
+    host.commands.clear()
+    nginx.write("8080", ["localhost"], default_server=False, upstream=rendered)
+    assert not [argv for argv in host.commands if "nginx-site" in argv]
+    assert host.commands[0] == ["nginx", "-t"]
+    assert "    listen 8080;" in nginx.site.read_text().splitlines()
+
+
 BIND = "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n"
 
 
