@@ -11,7 +11,9 @@
    omero-web of the package's version from PyPI;
 4. a warm rebuild: the same build again, caches hot, only --revision
    changed, lintian included;
-5. the .deb's size and its Installed-Size.
+5. the upgrade from the first build to that rebuild, and then a
+   `dpkg-reconfigure`, each to the first 200 (sysv);
+6. the .deb's size and its Installed-Size.
 
 A benchmark, not a test: it asserts nothing and prints a Markdown table,
 also written to OUTPUT/bench-results.md.
@@ -52,6 +54,8 @@ class Row:
     systemd_s: float
     walkthrough_s: float
     warm_rebuild_s: float
+    upgrade_s: float
+    reconfigure_s: float
     deb_mb: float
     installed_mb: float
     first_build_s: float
@@ -64,6 +68,8 @@ class Row:
             f"{self.walkthrough_s:.1f}",
             f"{self.walkthrough_s / self.package_s:.1f}",
             f"{self.warm_rebuild_s:.0f}",
+            f"{self.upgrade_s:.1f}",
+            f"{self.reconfigure_s:.1f}",
             f"{self.deb_mb:.1f}",
             f"{self.installed_mb:.1f}",
             f"{self.first_build_s:.0f}",
@@ -77,6 +83,8 @@ HEADER = [
     "walkthrough install→200 s",
     "walkthrough/package",
     "warm rebuild s",
+    "upgrade→200 s",
+    "reconfigure→200 s",
     ".deb MB",
     "installed MB",
     "first build s",
@@ -129,6 +137,25 @@ def walkthrough_install_to_serving(
         return time.monotonic() - start
 
 
+def upgrade_and_reconfigure_to_serving(
+    client: docker.DockerClient, target: Target, first: Path, rebuilt: Path
+) -> tuple[float, float]:
+    """On one host with FIRST installed and serving: `apt-get install` of
+    REBUILT (an upgrade), then `dpkg-reconfigure`, each to the first 200."""
+    with prepared_host(client, target, first) as host:
+        host.run("apt-get", "install", "-y", "-q", host.copy_deb(first))
+        host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
+        path = host.copy_deb(rebuilt)
+        start = time.monotonic()
+        host.run("apt-get", "install", "-y", "-q", path)
+        host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
+        upgrade = time.monotonic() - start
+        start = time.monotonic()
+        host.run("dpkg-reconfigure", "-fnoninteractive", "omero-web")
+        host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
+        return upgrade, time.monotonic() - start
+
+
 def bench_target(client: docker.DockerClient, target: Target, output: Path, repeat: int) -> Row:
     deb, first_build_s = timed_build(target, output / target.name / "first", revision=1)
     control = deb_control(deb)
@@ -139,13 +166,16 @@ def bench_target(client: docker.DockerClient, target: Target, output: Path, repe
     package_s = package_install_to_serving(client, target, deb, "sysv", repeat)
     systemd_s = package_install_to_serving(client, target, deb, "systemd", repeat)
     walkthrough_s = walkthrough_install_to_serving(client, target, deb, wheel, upstream_version)
-    _, warm_rebuild_s = timed_build(target, output / target.name / "warm", revision=2)
+    rebuilt, warm_rebuild_s = timed_build(target, output / target.name / "warm", revision=2)
+    upgrade_s, reconfigure_s = upgrade_and_reconfigure_to_serving(client, target, deb, rebuilt)
     return Row(
         target.name,
         package_s,
         systemd_s,
         walkthrough_s,
         warm_rebuild_s,
+        upgrade_s,
+        reconfigure_s,
         deb.stat().st_size / 1e6,
         int(control["Installed-Size"]) / 1024,
         first_build_s,
