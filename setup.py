@@ -49,7 +49,12 @@ setup(
     package_dir={f"builder.data.{name}": name for name in mapped},
     package_data={
         # Scripts the build runs in its container.
-        "builder": ["patches/icepy/*", "patches/apps/*/*", "icepy_build.py", "write_cyclonedx_sbom.py"],
+        "builder": [
+            "patches/icepy/*",
+            "patches/apps/*/*",
+            "icepy_build.py",
+            "write_cyclonedx_sbom.py",
+        ],
         # Every file, by glob: a new template folder needs no change here.
         **{package: ["**/*"] for package in data_packages},
     },
