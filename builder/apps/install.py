@@ -40,6 +40,8 @@ PIP = (VENV_PYTHON, "-m", "pip")
 # pip's --dry-run --report came with pip 22.2; Ubuntu 22.04's ensurepip has 22.0.
 PIP_FOR_REPORTS = "pip>=23.1"
 BUILD_TOOLS = ("setuptools", "wheel")
+# A patch applies whole or not at all: no fuzz, and no .orig file to ship.
+PATCH = ("patch", "-p1", "--forward", "--batch", "--fuzz=0", "--no-backup-if-mismatch")
 
 
 def site_packages(context: BuildContext) -> PurePosixPath:
@@ -180,15 +182,16 @@ def apply_patches(
         inside = APPS_WORK / "patches" / request.app.name
         context.container.copy_into(patch, inside)
         applied = context.container.call(
-            ["patch", "-p1", "--forward", "--batch", "-i", str(inside / patch.name)],
+            [*PATCH, "-i", str(inside / patch.name)],
             workdir=folder,
             check=False,
         )
         if applied.returncode != 0:
             raise BuildError(
                 f"the patch {patch.name} does not apply to {request.app.name} "
-                f"{request.version}:\n{applied.stdout.strip()}\n"
-                f"build a version it was written for, or refresh it in {patch.parent}"
+                f"{request.version}:\n{applied.output.strip()}\n"
+                f"build a version it was written for, or refresh it in {patch.parent} "
+                "(remove it if this release has the fix)"
             )
         subjects.append(patch_subject(patch))
     return tuple(subjects)

@@ -200,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=Path("dist/bench"))
     parser.add_argument(
-        "--repeat", type=int, default=3, help="installs per init system; the median counts"
+        "--repeat",
+        type=lambda text: max(1, int(text)),
+        default=3,
+        help="installs per init system, at least 1; the median counts",
     )
     args = parser.parse_args(argv)
     try:
