@@ -51,7 +51,7 @@ toolkit-deb: $(VENV)/.installed
 
 # The package's helper scripts: Python ones (*.py) for ruff (mypy reads its list
 # from pyproject.toml), the rest for shellcheck.
-PYTHON_SCRIPTS = $(wildcard debian/scripts/*.py)
+PYTHON_SCRIPTS = $(wildcard debian/scripts/*.py) debian/finish-deb
 SHELL_SCRIPTS = $(filter-out $(PYTHON_SCRIPTS),$(wildcard debian/scripts/*))
 
 lint: $(VENV)/.installed
@@ -59,7 +59,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check builder tests setup.py $(PYTHON_SCRIPTS)
 	$(BIN)/mypy
 	$(BIN)/shellcheck debian/omero-web.config debian/omero-web.preinst debian/omero-web.postinst \
-		debian/omero-web.prerm debian/omero-web.postrm debian/drop-opt-entry \
+		debian/omero-web.prerm debian/omero-web.postrm \
 		debian/omero-web.init $(SHELL_SCRIPTS) .ci/run tests/bench/walkthrough.sh
 
 unit: $(VENV)/.installed

@@ -32,7 +32,7 @@ from builder.progress import Progress
 from builder.pypi import check_release_exists
 from builder.requirement_lock import Lock, lock_path, read_lock, tool_lock_path
 from builder.runner import Runner
-from builder.static import collect_static
+from builder.static import collect_static, leave_out_collected_sources
 from builder.tool_venv import CYCLONEDX, Tool, install_tool
 from builder.trust import install_ca_certificates
 from builder.venv import check_no_build_paths, compile_bytecode, create_venv, trim_venv
@@ -123,6 +123,7 @@ def build_in_container(
         progress.say(f"    left out {trim_venv(context)} test, translation and unusable folders")
     with progress.step("static files"):
         progress.say(f"    {collect_static(context)} files")
+        progress.say(f"    left out {leave_out_collected_sources(context)} collected sources")
     if config.apps:
         with progress.step("apps"):
             baked = bake_apps(context)

@@ -115,8 +115,8 @@ def assemble_app_source(context: BuildContext, package: AppPackage) -> None:
         PurePosixPath("debian") / name: (text.encode(), 0o755 if name == "rules" else 0o644)
         for name, text in render_app_debian(context, package, lintian).items()
     }
-    drop_opt = context.config.project_root / "debian" / "drop-opt-entry"
-    files[PurePosixPath("debian/drop-opt-entry")] = (drop_opt.read_bytes(), 0o755)
+    finish = context.config.project_root / "debian" / "finish-deb"
+    files[PurePosixPath("debian/finish-deb")] = (finish.read_bytes(), 0o755)
     root = package.root
     dropin = root / CONFIG_DIR.relative_to("/") / app.dropin_name
     files[dropin.relative_to(package.source_dir)] = (

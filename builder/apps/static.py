@@ -59,7 +59,9 @@ def collect_app_static(context: BuildContext, app: KnownApp, root: PurePosixPath
     """Collect with the app installed (its .pth in place) and copy its own
     files into ROOT/STATIC_DIR (the package's staged tree)."""
     container = context.container
-    run_collectstatic(context, COLLECTED, {"omero.web.apps": json.dumps([app.module])})
+    run_collectstatic(
+        context, COLLECTED, {"omero.web.apps": json.dumps([app.module])}, seed=STATIC_DIR
+    )
     found = json.loads(
         container.call([VENV_PYTHON, "-c", COMPARE, str(COLLECTED), str(STATIC_DIR)]).stdout
     )

@@ -120,11 +120,15 @@ def omeroweb_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def collect_static() -> None:
+def collect_static(static_root: str) -> None:
     # As `omero web start` does it: Django's manage.py in omeroweb's folder.
     # nginx (www-data) reads what it collects: not omero-web-cli's umask 027.
     previous = os.umask(0o022)
     try:
+        # The package's own files first: the venv does not carry their
+        # sources (collected when the package was built), and
+        # django-pipeline makes its bundles from the copies.
+        shutil.copytree(STATIC_DIR, static_root, dirs_exist_ok=True)
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput"],
             cwd=omeroweb_dir(),
@@ -146,7 +150,7 @@ def collect_static_where_needed(omerodir: Path, static_root: str) -> None:
             return
     except OSError:
         pass
-    collect_static()
+    collect_static(static_root)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
         new.write(current)

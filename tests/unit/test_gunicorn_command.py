@@ -73,11 +73,32 @@ def test_the_init_script_gets_the_units_command_detached(helper: ModuleType) -> 
     assert init == [BASE[0], "--daemon", *BASE[1:], "--preload", APP]
 
 
+def test_an_admins_static_folder_starts_from_the_packages_files(
+    helper: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The venv has no sources for the package's own files: collectstatic
+    # alone would leave them out, and django-pipeline's bundles need them.
+    packages = tmp_path / "package-static"
+    put(packages / "webgateway" / "json" / "luts.json", "{}")
+    monkeypatch.setattr(helper, "STATIC_DIR", packages)
+    monkeypatch.setattr(helper, "omeroweb_dir", lambda: tmp_path)
+    ran: list[tuple[list[str], bool]] = []
+
+    def run(argv: list[str], **options: object) -> None:
+        ran.append((argv[1:], (ours / "webgateway" / "json" / "luts.json").is_file()))
+
+    monkeypatch.setattr(helper.subprocess, "run", run)
+    ours = tmp_path / "var" / "static"
+    helper.collect_static(str(ours))
+    assert ran == [(["manage.py", "collectstatic", "--noinput"], True)]
+    assert (ours / "webgateway" / "json" / "luts.json").stat().st_mode & 0o777 == 0o644
+
+
 @pytest.fixture
 def collections(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Each time the static files are collected at a start."""
     made: list[int] = []
-    monkeypatch.setattr(helper, "collect_static", lambda: made.append(1))
+    monkeypatch.setattr(helper, "collect_static", lambda static_root: made.append(1))
     return made
 
 
