@@ -31,6 +31,7 @@ import argparse
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -94,12 +95,17 @@ CONFIG_XML = Path("etc/grid/config.xml")  # under OMERODIR, as the rest here
 PID_FILE = Path("var/django.pid")
 # What the static files in a folder of the admin's were collected for.
 STATIC_STAMP = Path("var/omero/static-collected")
+# gunicorn's command line as OMERO.web's settings make it, and the inputs it
+# was made for: importing the settings takes a second or more, a start that
+# finds it current does not.
+GUNICORN_COMMAND = Path("var/omero/gunicorn-command.json")
 WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 
 def inputs(config_xml: Path) -> str:
-    """What collected static files depend on: the configuration, the venv's
-    distributions and the apps' packages, Python, and this file."""
+    """What collected static files and gunicorn's command depend on: the
+    configuration, the venv's distributions and the apps' packages, Python,
+    and this file."""
     digest = hashlib.sha256(config_xml.read_bytes() if config_xml.exists() else b"")
     digest.update(Path(__file__).read_bytes())
     digest.update(sys.version.encode())
@@ -151,10 +157,7 @@ def collect_static_where_needed(omerodir: Path, static_root: str) -> None:
     except OSError:
         pass
     collect_static(static_root)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
-        new.write(current)
-    os.replace(new.name, stamp)
+    write_atomically(stamp, current)
 
 
 def gunicorn_command(omerodir: Path) -> dict[str, Any]:
@@ -183,11 +186,44 @@ def gunicorn_command(omerodir: Path) -> dict[str, Any]:
     }
     argv = str(command).split()
     argv[0] = str(Path(sys.prefix) / "bin" / "gunicorn")
-    environment = {"PYTHONPATH": os.environ["PYTHONPATH"]}
     script_name = getattr(settings, "FORCE_SCRIPT_NAME", None)
-    if script_name:
-        environment["SCRIPT_NAME"] = str(script_name)
-    return {"argv": argv, "environment": environment, "static_root": str(settings.STATIC_ROOT)}
+    return {
+        "argv": argv,
+        "script_name": str(script_name) if script_name else "",
+        "static_root": str(settings.STATIC_ROOT),
+    }
+
+
+def cached_gunicorn_command(omerodir: Path) -> dict[str, Any] | None:
+    """The command saved for the current inputs, else None."""
+    try:
+        saved = json.loads((omerodir / GUNICORN_COMMAND).read_text())
+        if saved["inputs"] == inputs(omerodir / CONFIG_XML):
+            return dict(saved["command"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def saved_gunicorn_command(omerodir: Path) -> dict[str, Any]:
+    """gunicorn_command, from the cache where its inputs are unchanged, else
+    made (OMERO.web's settings imported) and saved."""
+    command = cached_gunicorn_command(omerodir)
+    if command is not None:
+        return command
+    current = inputs(omerodir / CONFIG_XML)
+    command = gunicorn_command(omerodir)
+    write_atomically(
+        omerodir / GUNICORN_COMMAND, json.dumps({"inputs": current, "command": command}) + "\n"
+    )
+    return command
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as new:
+        new.write(text)
+    os.replace(new.name, path)
 
 
 def worker_class(argv: list[str]) -> str:
@@ -235,10 +271,11 @@ def add_omerodir_lib(omerodir: Path) -> None:
 def start_gunicorn(options: argparse.Namespace) -> NoReturn:
     omerodir = omerodir_from_environment()
     add_omerodir_lib(omerodir)
-    command = gunicorn_command(omerodir)
+    command = saved_gunicorn_command(omerodir)
     collect_static_where_needed(omerodir, command["static_root"])
     argv = final_argv(command["argv"], daemon=options.daemon)
-    os.environ.update(command["environment"])
+    if command["script_name"]:
+        os.environ["SCRIPT_NAME"] = command["script_name"]
     os.chdir(omeroweb_dir())
     # Both callers start only what is not running (systemd: the unit; the
     # init script checks the pid first): a pid file left by a killed master
@@ -360,14 +397,20 @@ def omerodir_from_environment() -> Path:
 
 def apply_config(options: argparse.Namespace) -> int:
     omerodir = omerodir_from_environment()
+    load_dropins(omerodir)
+    refresh_gunicorn_command(omerodir)
+    return 0
+
+
+def load_dropins(omerodir: Path) -> None:
     dropins, left_out = installed_app_dropins(dropin_files(CONFIG_DIR), APPS_DIR)
     if not dropins and not left_out:
-        return 0
+        return
     config_xml = omerodir / CONFIG_XML
     stamp = omerodir / DROPINS_STAMP
     try:
         if stamp.read_text() == dropins_state(dropins, config_xml):
-            return 0
+            return
     except OSError:
         pass
     for path in left_out:
@@ -376,11 +419,21 @@ def apply_config(options: argparse.Namespace) -> int:
     if dropins:
         commands.append(["load", *map(str, dropins)])
     run_omero(omero_cli(web=False), commands)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=stamp.parent, delete=False) as new:
-        new.write(dropins_state(dropins, config_xml))
-    os.replace(new.name, stamp)
-    return 0
+    write_atomically(stamp, dropins_state(dropins, config_xml))
+
+
+def refresh_gunicorn_command(omerodir: Path) -> None:
+    """Make gunicorn's command for the settings just loaded, here, so that
+    the start that follows need not (postinst: in the second the nginx site
+    takes to render).  Settings that cannot be imported are the start's to
+    report, with everything it reports: then nothing is saved."""
+    if cached_gunicorn_command(omerodir) is not None:
+        return
+    add_omerodir_lib(omerodir)
+    try:
+        saved_gunicorn_command(omerodir)
+    except Exception:  # upstream's settings module may raise anything
+        (omerodir / GUNICORN_COMMAND).unlink(missing_ok=True)
 
 
 # --- nginx-site -------------------------------------------------------------

@@ -147,3 +147,29 @@ def test_the_admin_s_own_drop_in_named_like_an_app_s_is_only_skipped_for_an_app_
     local = dropin(helper, "50-local.omero", "config set omero.web.wsgi_timeout 99\n")
     assert helper.main(["apply-config"]) == 0
     assert omero_cli.invoked == [["load", str(local)]]
+
+
+def test_a_load_makes_gunicorns_command_for_the_start_that_follows(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    command = {"argv": ["/venv/bin/gunicorn", "app"], "script_name": "", "static_root": "/s"}
+    monkeypatch.setattr(helper, "gunicorn_command", lambda _: dict(command))
+    monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
+    monkeypatch.setenv("PYTHONPATH", "")
+    dropin(helper, "10-debconf.omero", "config set omero.web.prefix /omero\n")
+    assert helper.main(["apply-config"]) == 0
+    assert helper.cached_gunicorn_command(tmp_path / "omerodir") == command
+
+
+def test_settings_that_cannot_be_imported_leave_the_start_to_say_so(
+    helper: ModuleType, omero_cli: FakeOmeroCLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(omerodir: Path) -> None:
+        raise ImportError("No module named 'an_app'")
+
+    monkeypatch.setattr(helper, "gunicorn_command", broken)
+    monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
+    monkeypatch.setenv("PYTHONPATH", "")
+    dropin(helper, "10-debconf.omero", "config set omero.web.prefix /omero\n")
+    assert helper.main(["apply-config"]) == 0
+    assert not (tmp_path / "omerodir" / "var" / "omero" / "gunicorn-command.json").exists()

@@ -15,6 +15,13 @@ APP = "omeroweb.wsgi:application"
 BASE = ["/venv/bin/gunicorn", "--workers", "5", "--threads", "1"]
 # Under OMERODIR: what an admin's static folder was collected for.
 STATIC_STAMP = Path("var/omero/static-collected")
+GUNICORN_COMMAND = Path("var/omero/gunicorn-command.json")
+# What upstream's settings make of a configuration with a URL prefix.
+UPSTREAM_COMMAND = {
+    "argv": [*BASE, APP],
+    "script_name": "/omero",
+    "static_root": "/opt/omero/web/static",
+}
 
 
 def put(path: Path, text: str) -> Path:
@@ -137,15 +144,7 @@ def execd(
     monkeypatch.setenv("SCRIPT_NAME", "before")  # restored after the test
     monkeypatch.setenv("PYTHONPATH", "/site")
     monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
-    monkeypatch.setattr(
-        helper,
-        "gunicorn_command",
-        lambda _: {
-            "argv": [*BASE, APP],
-            "environment": {"SCRIPT_NAME": "/omero", "PYTHONPATH": helper.os.environ["PYTHONPATH"]},
-            "static_root": str(helper.STATIC_DIR),
-        },
-    )
+    monkeypatch.setattr(helper, "gunicorn_command", lambda _: dict(UPSTREAM_COMMAND))
     monkeypatch.setattr(helper, "omeroweb_dir", lambda: tmp_path)
     made: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(helper.os, "execv", lambda path, argv: made.append((path, argv)))
@@ -176,3 +175,48 @@ def test_gunicorn_needs_omerodir_from_omero_web_cli(
     assert "omero-web: OMERODIR is not set: run this through omero-web-cli --python" in (
         capsys.readouterr().err
     )
+
+
+@pytest.fixture
+def settings_imports(helper: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Each time OMERO.web's settings are imported to make the command."""
+    made: list[Path] = []
+
+    def command(omerodir: Path) -> dict[str, object]:
+        made.append(omerodir)
+        return dict(UPSTREAM_COMMAND)
+
+    monkeypatch.setattr(helper, "gunicorn_command", command)
+    return made
+
+
+def test_the_command_is_made_once_for_the_same_inputs(
+    helper: ModuleType, settings_imports: list[Path], tmp_path: Path
+) -> None:
+    config_xml = put(tmp_path / "etc" / "grid" / "config.xml", "<icegrid/>")
+    assert helper.saved_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+    assert helper.saved_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+    assert settings_imports == [tmp_path]
+    # A setting changed by hand, or by a load: made again.
+    config_xml.write_text("<icegrid><properties/></icegrid>")
+    assert helper.saved_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+    assert settings_imports == [tmp_path, tmp_path]
+    # A damaged cache is no answer either.
+    put(tmp_path / GUNICORN_COMMAND, "{not json")
+    assert helper.saved_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+    assert len(settings_imports) == 3
+    assert helper.cached_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+
+
+def test_a_start_with_the_command_made_imports_no_settings(
+    helper: ModuleType,
+    execd: list[tuple[str, list[str]]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    omerodir = tmp_path / "omerodir"
+    put(omerodir / "etc" / "grid" / "config.xml", "<icegrid/>")
+    helper.main(["gunicorn"])
+    monkeypatch.setattr(helper, "gunicorn_command", lambda _: pytest.fail("settings imported"))
+    helper.main(["gunicorn"])
+    assert execd == [(BASE[0], [*BASE, "--preload", APP])] * 2
