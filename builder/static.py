@@ -8,11 +8,12 @@ omero.web.static_root to it).  An OMERO.web app's package ships its own
 part of the folder the same way.
 
 The apps' own static folders in the venv, the sources collectstatic copied
-from, are then left out (leave_out_collected_sources): nothing reads them
-once the files are collected, and they were a second copy of each file for
-dpkg to unpack.  A later collectstatic (an app's build, a static_root of
-the admin's) starts from a copy of STATIC_DIR instead (run_collectstatic's
-`seed`).
+from, are then left out (leave_out_collected_sources), but for the files
+OMERO.web's settings name by path (its default thumbnail and avatar): they
+were a second copy of each file for dpkg to unpack, and only collectstatic
+reads them.  A later collectstatic starts from a copy of STATIC_DIR
+instead: an app package's build (run_collectstatic's `seed`), and the
+service's start for a static_root of the admin's (omero_web_helper.py).
 """
 
 from __future__ import annotations
@@ -41,28 +42,51 @@ SET_CONFIG = (
 )
 
 
-# The static folders of the Python packages under a site-packages folder
-# whose every file is in the collected folder with the same bytes, as JSON:
-# {"folders": [...], "files": N}.  A folder with one file that was not
-# collected (Django's admin, not an OMERO.web app) is kept whole.
+# The files under a site-packages folder (argv[1]) that OMERO.web's settings
+# name by path, as a JSON list: its settings module points DEFAULT_IMG and
+# DEFAULT_USER (the thumbnail and the avatar shown when the server has none)
+# into webgateway's own static folder, and the webclient opens them there.
+SETTINGS_FILES = """
+import json, os, sys
+import omeroweb.settings as settings
+site = sys.argv[1]
+named = {
+    value for name, value in vars(settings).items()
+    if name.isupper() and isinstance(value, str) and value.startswith(site) and os.path.isfile(value)
+}
+print(json.dumps(sorted(named)))
+"""
+# Removes the files of the static folders of the Python packages under a
+# site-packages folder (argv[1]) whose every file is in the collected folder
+# (argv[2]) with the same bytes, but for the files named after them; prints
+# {"removed": N, "kept": [...]} as JSON.  A folder with one file that was
+# not collected (Django's admin, not an installed app) is kept whole.
 COLLECTED_SOURCES = """
 import filecmp, json, os, sys
-site, collected = sys.argv[1], sys.argv[2]
-found = {"folders": [], "files": 0}
+site, collected, named = sys.argv[1], sys.argv[2], set(sys.argv[3:])
+found = {"removed": 0, "kept": []}
 for folder, subfolders, _ in os.walk(site):
     subfolders.sort()
     if "static" not in subfolders or not os.path.exists(os.path.join(folder, "__init__.py")):
         continue
+    subfolders.remove("static")
     static = os.path.join(folder, "static")
-    files = [os.path.join(top, name) for top, _, names in os.walk(static) for name in names]
-    if files and all(
-        os.path.isfile(os.path.join(collected, os.path.relpath(path, static)))
-        and filecmp.cmp(path, os.path.join(collected, os.path.relpath(path, static)), shallow=False)
-        for path in files
+    files = sorted(os.path.join(top, name) for top, _, names in os.walk(static) for name in names)
+    copies = [os.path.join(collected, os.path.relpath(path, static)) for path in files]
+    if not files or not all(
+        os.path.isfile(copy) and filecmp.cmp(path, copy, shallow=False)
+        for path, copy in zip(files, copies)
     ):
-        found["folders"].append(static)
-        found["files"] += len(files)
-        subfolders.remove("static")
+        continue
+    for path in files:
+        if path in named:
+            found["kept"].append(path)
+        else:
+            os.remove(path)
+            found["removed"] += 1
+    for top, _, _ in sorted(os.walk(static), reverse=True):
+        if not os.listdir(top):
+            os.rmdir(top)
 print(json.dumps(found))
 """
 
@@ -78,15 +102,33 @@ def collect_static(context: BuildContext) -> int:
 
 
 def leave_out_collected_sources(context: BuildContext, site: PurePosixPath = VENV / "lib") -> int:
-    """Remove the static folders under SITE (the venv's packages) whose
-    files are all in STATIC_DIR, byte for byte; return how many files went."""
+    """Remove the files of the static folders under SITE (the venv's
+    packages) that are all in STATIC_DIR, byte for byte, but those OMERO.web's
+    settings name; return how many files went."""
     container = context.container
-    found = json.loads(
-        container.call([VENV_PYTHON, "-c", COLLECTED_SOURCES, str(site), str(STATIC_DIR)]).stdout
+    environment = prepare_omerodir(context, {})
+    named = json.loads(
+        container.call([VENV_PYTHON, "-c", SETTINGS_FILES, str(site)], env=environment).stdout
     )
-    if found["folders"]:
-        container.call(["rm", "-rf", *found["folders"]])
-    return int(found["files"])
+    container.call(["rm", "-rf", str(COLLECT_OMERODIR)])
+    found = json.loads(
+        container.call(
+            [VENV_PYTHON, "-c", COLLECTED_SOURCES, str(site), str(STATIC_DIR), *named]
+        ).stdout
+    )
+    return int(found["removed"])
+
+
+def prepare_omerodir(context: BuildContext, settings: Mapping[str, str]) -> dict[str, str]:
+    """COLLECT_OMERODIR made anew with SETTINGS in its config.xml; the
+    environment that points OMERO.web's settings at it."""
+    container = context.container
+    container.call(["rm", "-rf", str(COLLECT_OMERODIR)])
+    container.call(["mkdir", "-p", str(COLLECT_OMERODIR / "etc" / "grid")])
+    config_xml = str(COLLECT_OMERODIR / "etc" / "grid" / "config.xml")
+    pairs = [item for pair in settings.items() for item in pair]
+    container.call([VENV_PYTHON, "-c", SET_CONFIG, config_xml, *pairs])
+    return {"OMERODIR": str(COLLECT_OMERODIR)}
 
 
 def run_collectstatic(
@@ -101,18 +143,16 @@ def run_collectstatic(
     STATIC_ROOT starts as a copy of it: the files whose sources the venv no
     longer has, which django-pipeline's bundles are made from."""
     container = context.container
-    container.call(["rm", "-rf", str(static_root), str(COLLECT_OMERODIR)])
+    container.call(["rm", "-rf", str(static_root)])
     if seed is not None:
         container.call(["cp", "-a", str(seed), str(static_root)])
-    container.call(["mkdir", "-p", str(COLLECT_OMERODIR / "etc" / "grid")])
-    environment = {"OMERODIR": str(COLLECT_OMERODIR)}
-    config_xml = str(COLLECT_OMERODIR / "etc" / "grid" / "config.xml")
-    pairs = [
-        item
-        for pair in {"omero.web.static_root": str(static_root), **(settings or {})}.items()
-        for item in pair
-    ]
-    container.call([VENV_PYTHON, "-c", SET_CONFIG, config_xml, *pairs])
+        # Older than any source: collectstatic copies over a file it finds
+        # at least as new as its source, so an app's own version of one of
+        # these (a clash, refused after) would otherwise be skipped.
+        container.call(["find", str(static_root), "-exec", "touch", "-h", "-d", "@0", "{}", "+"])
+    environment = prepare_omerodir(
+        context, {"omero.web.static_root": str(static_root), **(settings or {})}
+    )
     # As `omero web start` runs it: manage.py in omeroweb's folder.
     omeroweb = container.call(
         [VENV_PYTHON, "-c", "import omeroweb, os; print(os.path.dirname(omeroweb.__file__))"],

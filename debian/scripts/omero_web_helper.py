@@ -8,8 +8,10 @@ gunicorn [--daemon]
     which runs it as the service user with OMERODIR, HOME and TMPDIR set.
 apply-config
     Load the drop-ins @CONFIG_DIR@/*.omero into config.xml, unless nothing
-    changed since the last load (omero-web-apply-config: before each start,
-    and in postinst), as the service user through `omero-web-cli --python`.
+    changed since the last load, then make gunicorn's command line for the
+    start, unless it is made for these settings (omero-web-apply-config:
+    before each start, and in postinst), as the service user through
+    `omero-web-cli --python`.
 nginx write [--default-server] PORT NAME... | nginx disable | nginx is-ours
     The package's nginx site, checked with `nginx -t` before nginx reloads
     (postinst, prerm; as root, with python -I).
@@ -73,7 +75,9 @@ def say(message: str) -> None:
 # gunicorn dies.  `gunicorn` replaces it: it builds gunicorn's command line
 # with the omero CLI's own code (`omero.plugins.web`, the version in the
 # venv), adds --preload for sync workers, sets what `omero web start` sets,
-# and execs gunicorn, whose command line `ps` then shows.  The master is thus
+# and execs gunicorn, whose command line `ps` then shows.  The command line
+# is kept in GUNICORN_COMMAND for the inputs it was made from (apply-config
+# makes it ahead of the start).  The master is thus
 # the unit's main process: a kill -9 of it is a failure that
 # Restart=on-failure restarts at once, SIGTERM (`systemctl stop`) a clean
 # exit, and it tells systemd when the app is loaded and its port bound
@@ -82,8 +86,9 @@ def say(message: str) -> None:
 # The static files are the package's, collected when it was built
 # (omero.web.static_root is STATIC_DIR): nothing is collected at a start.
 # An admin who points static_root at a folder of the service's own (for an
-# app installed by hand) gets them collected there, at a start after
-# config.xml, the venv or this file changed.
+# app installed by hand) gets STATIC_DIR's files copied there (the venv has
+# no sources for them) and the app's collected, at a start after config.xml,
+# the venv or this file changed.
 #
 # --preload: a unit drop-in with Environment=OMERO_WEB_GUNICORN_PRELOAD=no
 # turns it off (apps that open sockets or threads at import).
@@ -104,14 +109,18 @@ WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 def inputs(config_xml: Path) -> str:
     """What collected static files and gunicorn's command depend on: the
-    configuration, the venv's distributions and the apps' packages, Python,
-    and this file."""
+    configuration (config.xml, OMERO_CONFIG), the distributions in the venv,
+    the app packages' folders and OMERODIR/var/lib, Python, and this file."""
     digest = hashlib.sha256(config_xml.read_bytes() if config_xml.exists() else b"")
     digest.update(Path(__file__).read_bytes())
     digest.update(sys.version.encode())
+    # The omero library reads the profile config.xml's settings come from.
+    digest.update(os.environ.get("OMERO_CONFIG", "").encode() + b"\n")
+    omerodir = config_xml.parents[2]
     sites = [
         *Path(sys.prefix).glob("lib/python3*/site-packages"),
         *APPS_DIR.glob("*/site-packages"),
+        omerodir / "var" / "lib",  # apps installed by hand
     ]
     for site in sorted(sites):
         for entry in sorted(site.glob("*.dist-info")):
@@ -213,17 +222,26 @@ def saved_gunicorn_command(omerodir: Path) -> dict[str, Any]:
         return command
     current = inputs(omerodir / CONFIG_XML)
     command = gunicorn_command(omerodir)
-    write_atomically(
-        omerodir / GUNICORN_COMMAND, json.dumps({"inputs": current, "command": command}) + "\n"
-    )
+    try:
+        saved = json.dumps({"inputs": current, "command": command}) + "\n"
+        write_atomically(omerodir / GUNICORN_COMMAND, saved)
+    except OSError as error:
+        # Only the next start's second is lost: not a reason not to start.
+        say(f"could not save gunicorn's command line ({error}); the next start makes it again")
     return command
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """PATH holds TEXT, whole, or is as it was (no temporary file left)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as new:
-        new.write(text)
-    os.replace(new.name, path)
+        try:
+            new.write(text)
+            new.close()
+            os.replace(new.name, path)
+        except BaseException:
+            Path(new.name).unlink(missing_ok=True)
+            raise
 
 
 def worker_class(argv: list[str]) -> str:
@@ -293,7 +311,9 @@ def start_gunicorn(options: argparse.Namespace) -> NoReturn:
 # an edited drop-in takes effect at the next restart.  Skipped when neither
 # the drop-ins nor config.xml changed since the last load (a restart after a
 # crash); a key set by hand in config.xml changes it, so the drop-ins'
-# values are asserted again.
+# values are asserted again.  Then gunicorn's command line is made for the
+# settings loaded, where it is not yet, so that the start need not import
+# them (in postinst, beside the nginx site's rendering).
 
 DROPINS_STAMP = Path("var/omero/dropins-loaded")
 # An OMERO.web app package's drop-in, 50-app-<short>.omero, and its folder
@@ -427,13 +447,12 @@ def refresh_gunicorn_command(omerodir: Path) -> None:
     the start that follows need not (postinst: in the second the nginx site
     takes to render).  Settings that cannot be imported are the start's to
     report, with everything it reports: then nothing is saved."""
-    if cached_gunicorn_command(omerodir) is not None:
-        return
-    add_omerodir_lib(omerodir)
     try:
-        saved_gunicorn_command(omerodir)
+        if cached_gunicorn_command(omerodir) is None:
+            add_omerodir_lib(omerodir)
+            saved_gunicorn_command(omerodir)
     except Exception:  # upstream's settings module may raise anything
-        (omerodir / GUNICORN_COMMAND).unlink(missing_ok=True)
+        pass
 
 
 # --- nginx-site -------------------------------------------------------------
@@ -928,7 +947,9 @@ def argument_parser() -> argparse.ArgumentParser:
     gunicorn.set_defaults(run=start_gunicorn)
 
     apply = commands.add_parser(
-        "apply-config", help="load the drop-ins into config.xml, unless they are loaded"
+        "apply-config",
+        help="load the drop-ins into config.xml, unless they are loaded, and make "
+        "gunicorn's command line for them",
     )
     apply.set_defaults(run=apply_config)
 

@@ -108,10 +108,20 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
     # No wheel's test suite: none is imported, each file costs every install.
     suites = [n for n in names if "/site-packages/" in n and "/tests/" in n]
     assert not suites, suites[:5]
-    # The static files, collected at build time, are the package's.
+    # The static files, collected at build time, are the package's; the
+    # venv does not carry the sources they were collected from.
     static = [n for n in names if n.startswith(f".{STATIC_DIR}/")]
     assert f".{STATIC_DIR}/webgateway/css/ome.body.css" in static
     assert len(static) > 300, len(static)
+    # ... but for the default thumbnail and avatar, which its settings name
+    # by path in webgateway's folder (DEFAULT_IMG, DEFAULT_USER).
+    sources = [
+        m.name for m in members if m.isreg() and "/site-packages/omeroweb/" in m.name
+        and "/static/" in m.name
+    ]  # fmt: skip
+    assert sorted(n.rsplit("/", 1)[1] for n in sources) == ["image128.png", "personal32.png"]
+    # Every entry is root's by number, with no owner name for dpkg to look up.
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
 
 
 def test_login_page_is_served_through_nginx(installed: Host) -> None:
@@ -167,6 +177,19 @@ def test_app_runs_as_the_service_user(installed: Host) -> None:
     assert owners, "no gunicorn process"
     assert set(owners) == {"omero-web"}
     assert "[RUNNING]" in installed.as_service_user(f"{VENV}/bin/omero", "web", "status")
+
+
+def test_the_default_thumbnail_and_avatar_are_where_the_settings_say(installed: Host) -> None:
+    # The webclient opens them from there when the server has no thumbnail
+    # or no photo of a user: a 500 for every such avatar otherwise.
+    script = (
+        "import os, omeroweb.settings as s\n"
+        "from PIL import Image\n"
+        "for path in (s.DEFAULT_IMG, s.DEFAULT_USER):\n"
+        "    print(os.path.basename(path), Image.open(path).format)\n"
+    )
+    out = installed.as_service_user(venv_python(), "-c", script)
+    assert "image128.png PNG" in out and "personal32.png PNG" in out, out
 
 
 def test_venv_imports_and_ice_initialises_as_service_user(installed: Host) -> None:
@@ -231,6 +254,32 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     assert installed.exit_code(f"{init} start") == 0
     installed.wait_for_status(LOGIN)
     assert installed.exit_code(f"{init} status") == 0
+
+
+def test_an_admins_static_folder_gets_the_packages_files_and_is_served(installed: Host) -> None:
+    """omero.web.static_root pointed at a folder of the service user's (for
+    an app installed by hand): the start fills it, though the venv has no
+    sources for OMERO.web's own files, and the nginx site serves it."""
+    dropin = "/etc/omero-web/60-static-root.omero"
+    ours = f"{OMERODIR}/var/static"
+    installed.sh(f"echo 'config set omero.web.static_root {ours}' > {dropin}")
+    try:
+        installed.run("dpkg-reconfigure", "-fnoninteractive", "omero-web")
+        installed.wait_for_status(LOGIN)
+        site = installed.run("cat", "/etc/nginx/sites-available/omero-web")
+        assert f"alias {ours};" in site, site
+        status, _, body = installed.http_get("/static/webgateway/json/luts.json")
+        assert status == 200 and '"luts"' in body, body[:500]
+        owner = installed.run("stat", "-c", "%U %a", f"{ours}/webgateway/css/ome.body.css")
+        assert owner.strip() == "omero-web 644"
+        # As many files as the package's folder: the copy, and nothing lost.
+        count = "find {} -type f | wc -l"
+        assert installed.sh(count.format(ours)) == installed.sh(count.format(STATIC_DIR))
+    finally:
+        installed.run("rm", "-rf", dropin, ours)
+        installed.run("dpkg-reconfigure", "-fnoninteractive", "omero-web")
+        installed.wait_for_status(LOGIN)
+    assert f"alias {STATIC_DIR};" in installed.run("cat", "/etc/nginx/sites-available/omero-web")
 
 
 def test_daily_clearsessions_job_runs_as_service_user(installed: Host) -> None:

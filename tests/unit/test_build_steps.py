@@ -18,12 +18,9 @@ from tests.unit.test_venv import A_DEBIAN_12_VENV
 IMAGES = ("debian:12 sha256:1111", "omero-web-deb/build:debian-12-abc sha256:2222")
 
 VENV_PYTHON = "/opt/omero/web/venv3/bin/python"
-VENV_LIB = "/opt/omero/web/venv3/lib/python3.11/site-packages"
 TOOL_PYTHON = "/omero-web-deb-build/tools/cyclonedx/bin/python"
 TOOL_LOCK = ROOT / "locks" / "tools" / "cyclonedx.txt"
-COLLECTED_SOURCES_FOUND = Answer(
-    json.dumps({"folders": [f"{VENV_LIB}/omeroweb/webgateway/static"], "files": 298})
-)
+COLLECTED_SOURCES_FOUND = Answer(json.dumps({"removed": 296, "kept": []}))
 
 
 def test_the_steps_run_in_order_over_one_container(tmp_path):
@@ -38,6 +35,7 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
         "grep -rlF": Answer(returncode=1),
         "find /opt/omero/web/static": Answer("/opt/omero/web/static/webclient/css/layout.css\n"),
         "filecmp": COLLECTED_SOURCES_FOUND,
+        "import omeroweb.settings": Answer("[]"),
         "dpkg-query -W": Answer("2.116.3"),
         "cat ": Answer("E: omero-web: x\n"),
         "importlib.metadata": Answer(json.dumps(INSTALLED)),
@@ -51,8 +49,8 @@ def test_the_steps_run_in_order_over_one_container(tmp_path):
         "sh", "update-ca-certificates",  # the host's CAs
         "readlink", "rm", "/usr/bin/python3.11", *[VENV_PYTHON] * 5, "find", "rm",  # venv
         "find", "find", "find", "find",  # trimmed
-        "rm", "mkdir", *[VENV_PYTHON] * 3, "rm", "find",  # static files collected
-        VENV_PYTHON, "rm",  # ... and their sources in the venv left out
+        "rm", "rm", "mkdir", *[VENV_PYTHON] * 3, "rm", "find",  # static files collected
+        "rm", "mkdir", VENV_PYTHON, VENV_PYTHON, "rm", VENV_PYTHON,  # ... their sources left out
         VENV_PYTHON,  # bytecode
         "grep",  # no build path in the venv or the static files
         "rm", "python3", TOOL_PYTHON,  # the SBOM writer's venv, from its lock
@@ -101,6 +99,7 @@ def test_without_a_committed_lock_one_is_resolved_and_the_build_says_so(tmp_path
         "grep -rlF": Answer(returncode=1),
         "find /opt/omero/web/static": Answer("/opt/omero/web/static/webclient/css/layout.css\n"),
         "filecmp": COLLECTED_SOURCES_FOUND,
+        "import omeroweb.settings": Answer("[]"),
         "dpkg-query -W": Answer("2.116.3"),
         "importlib.metadata": Answer(json.dumps(INSTALLED)),
     }

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+LONG = "a" * 60 + "/" + "b" * 60 + ".py"  # past ustar's 100 characters
+
+
 def built_deb(tmp_path: Path, *, owner: str = "") -> Path:
     root = tmp_path / "root"
     (root / "DEBIAN").mkdir(parents=True)
@@ -27,9 +30,13 @@ def built_deb(tmp_path: Path, *, owner: str = "") -> Path:
         "Description: probe\n probe\n"
     )
     venv = root / "opt" / "omero" / "web" / "venv3"
-    venv.mkdir(parents=True)
+    (venv / LONG).parent.mkdir(parents=True)
     (venv / "a.py").write_text("A = 1\n")
+    (venv / "run").write_text("#!/bin/sh\n")
+    (venv / "run").chmod(0o755)
     (venv / "link").symlink_to("a.py")
+    (venv / LONG).write_text("B = 2\n")
+    (venv / "hard.py").hardlink_to(venv / "a.py")
     deb = tmp_path / "probe_1_all.deb"
     argv = ["dpkg-deb", "--build", "-Znone", "--root-owner-group", str(root), str(deb)]
     if owner:
@@ -40,7 +47,18 @@ def built_deb(tmp_path: Path, *, owner: str = "") -> Path:
     return deb
 
 
-def data_members(deb: Path, tmp_path: Path) -> list[tarfile.TarInfo]:
+def tar_entries(archive: tarfile.TarFile) -> list[tuple[object, ...]]:
+    """Every header field dpkg uses, and the bytes, entry by entry."""
+    return [
+        (m.name, m.type, m.mode, m.uid, m.gid, m.size, m.mtime, m.linkname)
+        + ((archive.extractfile(m).read(),) if m.isreg() else (b"",))  # type: ignore[union-attr]
+        for m in archive.getmembers()
+    ]
+
+
+def data_members(
+    deb: Path, tmp_path: Path
+) -> tuple[list[tarfile.TarInfo], list[tuple[object, ...]]]:
     work = tmp_path / "members"
     work.mkdir()
     subprocess.run(["ar", "x", str(deb)], cwd=work, check=True)
@@ -50,30 +68,41 @@ def data_members(deb: Path, tmp_path: Path) -> list[tarfile.TarInfo]:
         "debian-binary",
     ]
     with lzma.open(work / "data.tar.xz") as data, tarfile.open(fileobj=data) as archive:
-        return archive.getmembers()
+        return archive.getmembers(), tar_entries(archive)
 
 
 def test_the_data_archive_loses_opt_and_owner_names_and_nothing_else(tmp_path):
     deb = built_deb(tmp_path)
+    unpacked = tmp_path / "before"
+    unpacked.mkdir()
+    subprocess.run(["ar", "x", str(deb)], cwd=unpacked, check=True)
+    with tarfile.open(unpacked / "data.tar") as before:
+        expected = [entry for entry in tar_entries(before) if entry[0] != "./opt"]
     subprocess.run([sys.executable, str(FINISH), str(deb)], check=True)
-    members = data_members(deb, tmp_path)
-    names = [m.name for m in members]
-    assert names == [
-        ".",
-        "./opt/omero",
-        "./opt/omero/web",
-        "./opt/omero/web/venv3",
-        "./opt/omero/web/venv3/a.py",
-        "./opt/omero/web/venv3/link",
-    ]
+    members, entries = data_members(deb, tmp_path)
+    assert entries == expected
+    assert [m.name for m in members][:2] == [".", "./opt/omero"]
     assert {(m.uname, m.gname, m.uid, m.gid) for m in members} == {("", "", 0, 0)}
-    assert members[-1].issym() and members[-1].linkname == "a.py"
+    assert any(m.name.endswith(LONG) for m in members)
+    assert any(m.islnk() and m.name.endswith("hard.py") for m in members)
     # dpkg reads it: the contents, with owners as numbers.
     listed = subprocess.run(
         ["dpkg-deb", "--contents", str(deb)], check=True, capture_output=True, text=True
     ).stdout
     assert "0/0" in listed and "./opt/omero/web/venv3/a.py" in listed
     assert "./opt/\n" not in listed
+
+
+def test_the_same_deb_finishes_the_same_bytes(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    deb = built_deb(first)
+    second.mkdir()
+    copy = second / deb.name
+    shutil.copy(deb, copy)
+    for made in (deb, copy):
+        subprocess.run([sys.executable, str(FINISH), str(made)], check=True)
+    assert deb.read_bytes() == copy.read_bytes()
 
 
 @pytest.mark.skipif(not shutil.which("fakeroot"), reason="needs fakeroot")

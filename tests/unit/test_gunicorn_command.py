@@ -96,8 +96,15 @@ def test_an_admins_static_folder_starts_from_the_packages_files(
 
     monkeypatch.setattr(helper.subprocess, "run", run)
     ours = tmp_path / "var" / "static"
-    helper.collect_static(str(ours))
+    (packages / "webgateway" / "json" / "luts.json").chmod(0o644)
+    previous = helper.os.umask(0o077)  # omero-web-cli's is 027
+    try:
+        helper.collect_static(str(ours))
+    finally:
+        helper.os.umask(previous)
     assert ran == [(["manage.py", "collectstatic", "--noinput"], True)]
+    # nginx (www-data) reads them: folders it can enter, files it can read.
+    assert (ours / "webgateway" / "json").stat().st_mode & 0o777 == 0o755
     assert (ours / "webgateway" / "json" / "luts.json").stat().st_mode & 0o777 == 0o644
 
 
@@ -220,3 +227,22 @@ def test_a_start_with_the_command_made_imports_no_settings(
     monkeypatch.setattr(helper, "gunicorn_command", lambda _: pytest.fail("settings imported"))
     helper.main(["gunicorn"])
     assert execd == [(BASE[0], [*BASE, "--preload", APP])] * 2
+
+
+def test_a_command_that_cannot_be_saved_still_starts(
+    helper: ModuleType,
+    settings_imports: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    put(tmp_path / "etc" / "grid" / "config.xml", "<icegrid/>")
+    (tmp_path / "var" / "omero").mkdir(parents=True)
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(helper.os, "replace", full)
+    assert helper.saved_gunicorn_command(tmp_path) == UPSTREAM_COMMAND
+    assert "could not save gunicorn's command line" in capsys.readouterr().err
+    assert list((tmp_path / "var" / "omero").iterdir()) == [], "a temporary file was left"

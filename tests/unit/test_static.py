@@ -15,6 +15,7 @@ from builder.paths import STATIC_DIR
 from builder.static import (
     COLLECTED_SOURCES,
     SET_CONFIG,
+    SETTINGS_FILES,
     collect_static,
     leave_out_collected_sources,
     run_collectstatic,
@@ -36,7 +37,8 @@ def test_static_files_are_collected_into_the_packages_folder(tmp_path):
     assert collect_static(fake_context(make_config(tmp_path), container)) == 2
     env = {"OMERODIR": OMERODIR}
     assert container.calls == [
-        Call(["rm", "-rf", "/opt/omero/web/static", OMERODIR]),
+        Call(["rm", "-rf", "/opt/omero/web/static"]),
+        Call(["rm", "-rf", OMERODIR]),
         Call(["mkdir", "-p", f"{OMERODIR}/etc/grid"]),
         Call(
             [
@@ -70,53 +72,80 @@ def test_nothing_collected_fails_the_build(tmp_path):
         collect_static(fake_context(make_config(tmp_path), container))
 
 
-def run_collected_sources(site: Path, collected: Path) -> dict[str, object]:
+def run_collected_sources(site: Path, collected: Path, *named: Path) -> dict[str, object]:
     """COLLECTED_SOURCES as the build runs it, here with this Python."""
-    argv = [sys.executable, "-c", COLLECTED_SOURCES, str(site), str(collected)]
+    argv = [sys.executable, "-c", COLLECTED_SOURCES, str(site), str(collected), *map(str, named)]
     return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
 
 
-def put(path: Path, text: str) -> None:
+def put(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    return path
 
 
 def test_only_static_folders_collected_byte_for_byte_are_left_out(tmp_path):
     site, collected = tmp_path / "site-packages", tmp_path / "static"
     for app in ("webclient", "webgateway", "admin"):
         put(site / "omeroweb" / app / "__init__.py", "")
-    put(site / "omeroweb" / "webclient" / "static" / "webclient" / "css" / "a.css", "a {}")
+    css = put(site / "omeroweb" / "webclient" / "static" / "webclient" / "css" / "a.css", "a {}")
     put(collected / "webclient" / "css" / "a.css", "a {}")
     # One file with other bytes than the collected one: that folder stays.
-    put(site / "omeroweb" / "webgateway" / "static" / "webgateway" / "b.js", "var b;")
+    js = put(site / "omeroweb" / "webgateway" / "static" / "webgateway" / "b.js", "var b;")
     put(collected / "webgateway" / "b.js", "var b = 1;")
     # Django's admin is not an installed app: its files were never collected.
-    put(site / "omeroweb" / "admin" / "static" / "admin" / "c.css", "c {}")
+    admin = put(site / "omeroweb" / "admin" / "static" / "admin" / "c.css", "c {}")
     # A static folder that is not a package's (no __init__.py beside it).
-    put(site / "data" / "static" / "webclient" / "css" / "a.css", "a {}")
+    data = put(site / "data" / "static" / "webclient" / "css" / "a.css", "a {}")
     found = run_collected_sources(site, collected)
-    assert found == {"folders": [str(site / "omeroweb" / "webclient" / "static")], "files": 1}
+    assert found == {"removed": 1, "kept": []}
+    assert not css.exists() and not (site / "omeroweb" / "webclient" / "static").exists()
+    assert js.exists() and admin.exists() and data.exists()
 
 
-def test_leaving_out_removes_the_folders_found(tmp_path):
-    folder = "/opt/omero/web/venv3/lib/python3.11/site-packages/omeroweb/webclient/static"
-    container = FakeContainer({"filecmp": Answer(json.dumps({"folders": [folder], "files": 263}))})
+def test_files_the_settings_name_stay_where_they_are(tmp_path):
+    # omeroweb/settings.py: DEFAULT_IMG, opened by the webclient from there.
+    site, collected = tmp_path / "site-packages", tmp_path / "static"
+    put(site / "omeroweb" / "webgateway" / "__init__.py", "")
+    img = site / "omeroweb" / "webgateway" / "static" / "webgateway" / "img"
+    default_img = put(img / "image128.png", "PNG")
+    other = put(img / "other.png", "PNG2")
+    put(collected / "webgateway" / "img" / "image128.png", "PNG")
+    put(collected / "webgateway" / "img" / "other.png", "PNG2")
+    found = run_collected_sources(site, collected, default_img)
+    assert found == {"removed": 1, "kept": [str(default_img)]}
+    assert default_img.read_text() == "PNG" and not other.exists()
+
+
+def test_leaving_out_keeps_what_the_settings_name(tmp_path):
+    site = "/opt/omero/web/venv3/lib"
+    named = f"{site}/python3.11/site-packages/omeroweb/webgateway/static/webgateway/img/x.png"
+    container = FakeContainer(
+        {
+            "import omeroweb.settings": Answer(json.dumps([named])),
+            "filecmp": Answer(json.dumps({"removed": 263, "kept": [named]})),
+        }
+    )
     assert leave_out_collected_sources(fake_context(make_config(tmp_path), container)) == 263
-    assert container.calls[0].argv == [
-        PYTHON,
-        "-c",
-        COLLECTED_SOURCES,
-        "/opt/omero/web/venv3/lib",
-        "/opt/omero/web/static",
+    env = {"OMERODIR": OMERODIR}
+    assert [call.argv[:3] for call in container.calls] == [
+        ["rm", "-rf", OMERODIR],
+        ["mkdir", "-p", f"{OMERODIR}/etc/grid"],
+        [PYTHON, "-c", SET_CONFIG],
+        [PYTHON, "-c", SETTINGS_FILES],
+        ["rm", "-rf", OMERODIR],
+        [PYTHON, "-c", COLLECTED_SOURCES],
     ]
-    assert container.calls[1:] == [Call(["rm", "-rf", folder])]
+    assert container.calls[3] == Call([PYTHON, "-c", SETTINGS_FILES, site], env=env)
+    assert container.calls[5].argv[3:] == [site, "/opt/omero/web/static", named]
 
 
-def test_a_later_collection_starts_from_the_packages_files(tmp_path):
+def test_a_later_collection_starts_from_the_packages_files_older_than_any_source(tmp_path):
     container = FakeContainer({"import omeroweb": Answer(OMEROWEB + "\n")})
     context = fake_context(make_config(tmp_path), container)
     run_collectstatic(context, PurePosixPath("/build/apps-static"), seed=STATIC_DIR)
-    assert container.calls[:2] == [
-        Call(["rm", "-rf", "/build/apps-static", OMERODIR]),
+    assert container.calls[:3] == [
+        Call(["rm", "-rf", "/build/apps-static"]),
         Call(["cp", "-a", "/opt/omero/web/static", "/build/apps-static"]),
+        Call(["find", "/build/apps-static", "-exec", "touch", "-h", "-d", "@0", "{}", "+"]),
     ]
