@@ -93,6 +93,9 @@ def test_an_admins_static_folder_starts_from_the_packages_files(
 
     def run(argv: list[str], **options: object) -> None:
         ran.append((argv[1:], (ours / "webgateway" / "json" / "luts.json").is_file()))
+        # What collectstatic writes for the app, with the umask it inherits.
+        (ours / "figure").mkdir()
+        (ours / "figure" / "app.js").write_text("var app;")
 
     monkeypatch.setattr(helper.subprocess, "run", run)
     ours = tmp_path / "var" / "static"
@@ -104,8 +107,9 @@ def test_an_admins_static_folder_starts_from_the_packages_files(
         helper.os.umask(previous)
     assert ran == [(["manage.py", "collectstatic", "--noinput"], True)]
     # nginx (www-data) reads them: folders it can enter, files it can read.
-    assert (ours / "webgateway" / "json").stat().st_mode & 0o777 == 0o755
     assert (ours / "webgateway" / "json" / "luts.json").stat().st_mode & 0o777 == 0o644
+    assert (ours / "figure").stat().st_mode & 0o777 == 0o755
+    assert (ours / "figure" / "app.js").stat().st_mode & 0o777 == 0o644
 
 
 @pytest.fixture
@@ -225,8 +229,10 @@ def test_a_start_with_the_command_made_imports_no_settings(
     put(omerodir / "etc" / "grid" / "config.xml", "<icegrid/>")
     helper.main(["gunicorn"])
     monkeypatch.setattr(helper, "gunicorn_command", lambda _: pytest.fail("settings imported"))
+    monkeypatch.setenv("SCRIPT_NAME", "before")
     helper.main(["gunicorn"])
     assert execd == [(BASE[0], [*BASE, "--preload", APP])] * 2
+    assert helper.os.environ["SCRIPT_NAME"] == "/omero", "the saved prefix was not set"
 
 
 def test_a_command_that_cannot_be_saved_still_starts(
