@@ -448,9 +448,8 @@ def refresh_gunicorn_command(omerodir: Path) -> None:
     takes to render).  Settings that cannot be imported are the start's to
     report, with everything it reports: then nothing is saved."""
     try:
-        if cached_gunicorn_command(omerodir) is None:
-            add_omerodir_lib(omerodir)
-            saved_gunicorn_command(omerodir)
+        add_omerodir_lib(omerodir)
+        saved_gunicorn_command(omerodir)  # from the cache where it is current
     except Exception:  # upstream's settings module may raise anything
         pass
 
