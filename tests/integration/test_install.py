@@ -71,6 +71,24 @@ def test_deb_is_small_and_declares_its_runtime(target: Target, deb: Path) -> Non
     assert "nginx" in depends and "adduser" in depends
 
 
+def test_postinst_reloads_systemd_once_and_starts_the_service_and_timer_together(
+    deb: Path,
+) -> None:
+    # Each `systemctl daemon-reload` costs an install under systemd a few
+    # tenths of a second; debhelper's snippets for the two units are one.
+    package = DebFile(str(deb))
+    try:
+        postinst = package.control.get_content("postinst", encoding="utf-8")
+    finally:
+        package.close()
+    assert postinst.count("systemctl --system daemon-reload") == 1, postinst
+    assert postinst.count("deb-systemd-invoke $_dh_action") == 1, postinst
+    both = "deb-systemd-invoke $_dh_action 'omero-web-clearsessions.timer' 'omero-web.service'"
+    assert both in postinst, postinst
+    for unit in ("omero-web.service", "omero-web-clearsessions.timer"):
+        assert f"deb-systemd-helper enable '{unit}'" in postinst
+
+
 def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, deb: Path) -> None:
     # Every module has its bytecode, and no .pyc carries a file time
     # (PEP 552: flags 0b11, hash-checked), so nothing is compiled at install.
