@@ -35,14 +35,7 @@ from builder.runner import Runner
 from builder.static import collect_static, leave_out_collected_sources
 from builder.tool_venv import CYCLONEDX, Tool, install_tool
 from builder.trust import install_ca_certificates
-from builder.venv import (
-    SYSTEM_ZONEINFO,
-    check_no_build_paths,
-    compile_bytecode,
-    create_venv,
-    trim_venv,
-    use_system_zoneinfo,
-)
+from builder.venv import check_no_build_paths, compile_bytecode, create_venv, trim_venv
 
 T = TypeVar("T")
 
@@ -139,9 +132,6 @@ def build_in_container(
                 progress.say(f"    {said}")
     with progress.step("bytecode"):
         compile_bytecode(context)
-        # After the last settings import (collectstatic, apps).
-        linked = use_system_zoneinfo(context)
-        progress.say(f"    {linked} pytz time zone copy left out: it reads {SYSTEM_ZONEINFO}")
         check_no_build_paths(context, (VENV, STATIC_DIR, *((APPS_DIR,) if config.apps else ())))
     with progress.step("SBOM writer"):
         sbom_python = install_tool(context, CYCLONEDX)

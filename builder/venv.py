@@ -2,8 +2,8 @@
 
 It is created with the target's own interpreter at /opt/omero/web/venv3, so
 no path inside it has to be rewritten and the package can depend on exactly
-that interpreter.  What the service never reads is left out (trim_venv),
-pytz reads the system's time zones (use_system_zoneinfo), and the bytecode is compiled here and shipped (compile_bytecode): the service
+that interpreter.  What the service never reads is left out (trim_venv), and
+the bytecode is compiled here and shipped (compile_bytecode): the service
 cannot write the venv, and compiling at install took half a minute.
 """
 
@@ -33,10 +33,6 @@ KEPT_LANGUAGES = frozenset({"en", "en_GB"})
 UNUSABLE_PACKAGES = ("django/contrib/gis", "django/contrib/postgres")
 # Files only a compiler or a type checker reads: stubs, C headers and sources.
 UNREAD_SUFFIXES = (".pyi", ".h", ".c")
-# The distribution's time zone database (tzdata, a dependency).  Django
-# already refuses a TIME_ZONE it lacks; pytz, which OMERO.web asks for the
-# same zone, is pointed at it too instead of its own copy of ~600 files.
-SYSTEM_ZONEINFO = PurePosixPath("/usr/share/zoneinfo")
 # pip's report of a file whose hash is not the one required (pip 22 to 26;
 # some add `(from -r FILE (line N))` before the colon):
 #     zeroc-ice==3.6.5 from file:///.../zeroc_ice-3.6.5-cp311-cp311-linux_x86_64.whl:
@@ -235,22 +231,6 @@ def trim_venv(context: BuildContext) -> int:
     container.call(["find", *folders_read, "-type", "f", "(", *unread, ")", "-delete"])
     container.call(["find", *folders_read, "-mindepth", "1", "-type", "d", "-empty", "-delete"])
     return len(unshipped)
-
-
-def use_system_zoneinfo(context: BuildContext, folder: PurePosixPath = VENV / "lib") -> int:
-    """Replace every pytz's own zoneinfo folder under `folder` with a link to
-    SYSTEM_ZONEINFO, as Debian's python3-tz does: one entry for dpkg instead
-    of ~600, and the distribution's tzdata updates reach pytz too.  Run it
-    after the build's last settings import: the build container need not have
-    tzdata.  Returns how many were replaced."""
-    container = context.container
-    pattern = "*/site-packages/pytz/zoneinfo"
-    find = ["find", str(folder), "-path", pattern, "-type", "d", "-prune"]
-    found = container.call(find).stdout.split()
-    for zoneinfo in found:
-        container.call(["rm", "-rf", zoneinfo])
-        container.call(["ln", "-s", str(SYSTEM_ZONEINFO), zoneinfo])
-    return len(found)
 
 
 def compile_bytecode(context: BuildContext, folder: PurePosixPath = VENV / "lib") -> None:

@@ -15,7 +15,6 @@ from builder.venv import (
     target_interpreter,
     trim_venv,
     unshipped_folders,
-    use_system_zoneinfo,
 )
 from tests.unit.fakes import Answer, Call, FakeContainer, fake_context, make_config
 from tests.unit.test_requirement_lock import LOCK
@@ -243,24 +242,6 @@ def test_trim_removes_the_chosen_folders_and_the_catalogs_sources(tmp_path):
          "(", "-name", "*.pyi", "-o", "-name", "*.h", "-o", "-name", "*.c", ")", "-delete"],
         ["find", *VENV_FOLDERS, "-mindepth", "1", "-type", "d", "-empty", "-delete"],
     ]  # fmt: skip
-
-
-def test_pytz_reads_the_systems_time_zones_instead_of_its_own_copy(tmp_path):
-    zoneinfo = f"{SITE}/pytz/zoneinfo"
-    container = FakeContainer({"pytz/zoneinfo' -type d": Answer(zoneinfo + "\n")})
-    assert use_system_zoneinfo(fake_context(make_config(tmp_path), container)) == 1
-    assert [call.argv for call in container.calls] == [
-        ["find", "/opt/omero/web/venv3/lib", "-path", "*/site-packages/pytz/zoneinfo",
-         "-type", "d", "-prune"],
-        ["rm", "-rf", zoneinfo],
-        ["ln", "-s", "/usr/share/zoneinfo", zoneinfo],
-    ]  # fmt: skip
-
-
-def test_a_venv_without_pytz_links_nothing(tmp_path):
-    container = FakeContainer({"pytz/zoneinfo' -type d": Answer("")})
-    assert use_system_zoneinfo(fake_context(make_config(tmp_path), container)) == 0
-    assert [call.argv[0] for call in container.calls] == ["find"]
 
 
 COMPILEALL = [
