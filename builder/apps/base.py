@@ -48,11 +48,8 @@ def newest_deb(output_dir: Path, target: Target) -> Path:
 def read_omero_web_deb(path: Path, target: Target) -> OmeroWebDeb:
     """The .deb's version and ABI, checked against the target."""
     try:
-        package = DebFile(str(path))
-        try:
+        with DebFile(str(path)) as package:
             control = dict(package.debcontrol())
-        finally:
-            package.close()
     except (OSError, DebError) as e:
         raise UsageError(f"{path} is not a readable .deb: {e}") from e
     if control.get("Package") != PACKAGE_NAME:

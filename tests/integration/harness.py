@@ -33,11 +33,14 @@ DEB_DIR = PurePosixPath("/root/debs")
 
 def deb_control(deb: Path) -> dict[str, str]:
     """The .deb's control fields (Version, Depends, Installed-Size, ...)."""
-    package = DebFile(str(deb))
-    try:
+    with DebFile(str(deb)) as package:
         return dict(package.debcontrol())
-    finally:
-        package.close()
+
+
+def deb_member_names(deb: Path) -> list[str]:
+    """The paths in the .deb's data archive, as tar lists them (./opt/...)."""
+    with DebFile(str(deb)) as package:
+        return list(package.data.tgz().getnames())
 
 
 def run_toolkit(target: Target, output: Path, command: str, *extra: str) -> None:

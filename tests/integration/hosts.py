@@ -26,12 +26,18 @@ from typing import Any
 
 import docker
 import docker.errors
-from debian.debfile import DebFile
 
 from builder.container import Container, scratch_mounts
 from builder.targets import Target
 
-from .harness import PACKAGE_SCRATCH, Host, base_image, network_environment, prepare_sysv_host
+from .harness import (
+    PACKAGE_SCRATCH,
+    Host,
+    base_image,
+    deb_control,
+    network_environment,
+    prepare_sysv_host,
+)
 
 IMAGE_REPOSITORY = "omero-web-deb/test-host"
 SYSTEMD_PACKAGES = ("systemd", "systemd-sysv", "dbus")
@@ -44,11 +50,7 @@ _IMAGES: dict[tuple[str, str], str] = {}
 
 def runtime_dependencies(deb: Path) -> list[str]:
     """The first alternative of each Depends entry, without versions."""
-    package = DebFile(str(deb))
-    try:
-        control = package.debcontrol()
-    finally:
-        package.close()
+    control = deb_control(deb)
     names = []
     for entry in control["Depends"].split(","):
         first = entry.split("|")[0].strip()

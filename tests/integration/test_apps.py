@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 import docker
 import pytest
 from debian.deb822 import Deb822
-from debian.debfile import DebFile
 
 from builder.apps.known import KNOWN_APPS
 from builder.paths import APPS_DIR, CONFIG_DIR, STATIC_DIR
@@ -24,7 +23,7 @@ from builder.targets import Target
 
 from .builds import APPS
 from .conftest import package, record
-from .harness import Host, deb_control
+from .harness import Host, deb_control, deb_member_names
 from .hosts import apt_install, get, gunicorn_master, prepared_host, status, wait_for
 from .test_piuparts import PIUPARTS, base_tarball, flat_repository, piuparts_argv
 
@@ -52,11 +51,7 @@ def app_debs(target: Target, deb: Path, build_root: Path) -> dict[str, Path]:
 
 def static_file(deb: Path) -> str:
     """One of the app's static files, as its URL path under /static/."""
-    package = DebFile(str(deb))
-    try:
-        names = package.data.tgz().getnames()
-    finally:
-        package.close()
+    names = deb_member_names(deb)
     prefix = f"./{STATIC_DIR.relative_to('/')}/"
     files = sorted(n for n in names if n.startswith(prefix) and n.endswith((".js", ".css")))
     assert files, f"{deb.name} ships no static file under {STATIC_DIR}"

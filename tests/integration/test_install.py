@@ -29,14 +29,6 @@ from .hosts import cron_job, gunicorn_master, login_attempt, make_sessions, prep
 LOGIN = "/webclient/login/"
 
 
-def deb_member_names(deb: Path) -> list[str]:
-    package = DebFile(str(deb))
-    try:
-        return list(package.data.tgz().getnames())
-    finally:
-        package.close()
-
-
 @pytest.fixture(scope="module")
 def installed(client: docker.DockerClient, target: Target, deb: Path) -> Iterator[Host]:
     """One host per target for the checks that only look: the package
@@ -76,11 +68,8 @@ def test_postinst_reloads_systemd_once_and_starts_the_service_and_timer_together
 ) -> None:
     # Each `systemctl daemon-reload` costs an install under systemd a few
     # tenths of a second; debhelper's snippets for the two units are one.
-    package = DebFile(str(deb))
-    try:
+    with DebFile(str(deb)) as package:
         postinst = package.control.get_content("postinst", encoding="utf-8")
-    finally:
-        package.close()
     assert postinst.count("systemctl --system daemon-reload") == 1, postinst
     assert postinst.count("deb-systemd-invoke $_dh_action") == 1, postinst
     both = "deb-systemd-invoke $_dh_action 'omero-web-clearsessions.timer' 'omero-web.service'"
@@ -93,8 +82,7 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
     # Every module has its bytecode, and no .pyc carries a file time
     # (PEP 552: flags 0b11, hash-checked), so nothing is compiled at install.
     tag = f"cpython-{target.python.replace('.', '')}"
-    package = DebFile(str(deb))
-    try:
+    with DebFile(str(deb)) as package:
         data = package.data.tgz()
         members = data.getmembers()
         names = [str(m.name) for m in members]
@@ -103,8 +91,6 @@ def test_package_ships_hash_checked_bytecode_and_no_build_tools(target: Target, 
             for m in members
             if str(m.name).endswith(".pyc")
         }
-    finally:
-        package.close()
     sources = [n for n in names if n.endswith(".py") and "/site-packages/" in n]
     compiled = {
         f"{n.rsplit('/', 1)[0]}/__pycache__/{n.rsplit('/', 1)[1][:-3]}.{tag}.pyc" for n in sources
