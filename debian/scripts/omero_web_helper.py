@@ -6,16 +6,12 @@ gunicorn [--daemon]
     Become OMERO.web's gunicorn master: omero-web.service's ExecStart, and
     the init script's start (--daemon).  Through `omero-web-cli --python`,
     which runs it as the service user with OMERODIR, HOME and TMPDIR set.
-apply-config [--load-only]
+apply-config
     Load the drop-ins @CONFIG_DIR@/*.omero into config.xml, unless nothing
     changed since the last load, then make gunicorn's command line for the
     start, unless it is made for these settings (omero-web-apply-config:
     before each start, and in postinst), as the service user through
-    `omero-web-cli --python`.  --load-only: the load alone (postinst, which
-    runs gunicorn-command beside its other work).
-gunicorn-command
-    Make gunicorn's command line for the loaded settings, unless it is made;
-    a start waits for it rather than make it too.
+    `omero-web-cli --python`.
 nginx write [--default-server] PORT NAME... | nginx disable | nginx is-ours
     The package's nginx site, checked with `nginx -t` before nginx reloads
     (postinst, prerm; as root, with python -I).
@@ -34,7 +30,6 @@ imported, from the venv, by the commands that need them.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import glob
 import hashlib
 import importlib.util
@@ -46,8 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
@@ -83,9 +77,7 @@ def say(message: str) -> None:
 # venv), adds --preload for sync workers, sets what `omero web start` sets,
 # and execs gunicorn, whose command line `ps` then shows.  The command line
 # is kept in GUNICORN_COMMAND for the inputs it was made from (apply-config
-# makes it ahead of the start, postinst in the background while it writes
-# the nginx site and registers the service; COMMAND_LOCK makes the start
-# wait for that rather than make it a second time).  The master is thus
+# makes it ahead of the start).  The master is thus
 # the unit's main process: a kill -9 of it is a failure that
 # Restart=on-failure restarts at once, SIGTERM (`systemctl stop`) a clean
 # exit, and it tells systemd when the app is loaded and its port bound
@@ -112,8 +104,6 @@ STATIC_STAMP = Path("var/omero/static-collected")
 # was made for: importing the settings takes a second or more, a start that
 # finds it current does not.
 GUNICORN_COMMAND = Path("var/omero/gunicorn-command.json")
-# Held while the command is looked up or made.
-COMMAND_LOCK = Path("var/omero/gunicorn-command.lock")
 WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
 
 
@@ -224,37 +214,21 @@ def cached_gunicorn_command(omerodir: Path) -> dict[str, Any] | None:
     return None
 
 
-@contextmanager
-def command_lock(omerodir: Path) -> Iterator[None]:
-    """COMMAND_LOCK, held: a caller that finds another making the command
-    waits for it, then finds it made.  Without the lock (var/omero not
-    writable) it goes on unlocked: at worst the command is made twice."""
-    try:
-        handle = (omerodir / COMMAND_LOCK).open("a")
-    except OSError:
-        yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def saved_gunicorn_command(omerodir: Path) -> dict[str, Any]:
     """gunicorn_command, from the cache where its inputs are unchanged, else
     made (OMERO.web's settings imported) and saved."""
-    with command_lock(omerodir):
-        command = cached_gunicorn_command(omerodir)
-        if command is not None:
-            return command
-        current = inputs(omerodir / CONFIG_XML)
-        command = gunicorn_command(omerodir)
-        try:
-            saved = json.dumps({"inputs": current, "command": command}) + "\n"
-            write_atomically(omerodir / GUNICORN_COMMAND, saved)
-        except OSError as error:
-            # Only the next start's second is lost: not a reason not to start.
-            say(f"could not save gunicorn's command line ({error}); the next start makes it again")
+    command = cached_gunicorn_command(omerodir)
+    if command is not None:
         return command
+    current = inputs(omerodir / CONFIG_XML)
+    command = gunicorn_command(omerodir)
+    try:
+        saved = json.dumps({"inputs": current, "command": command}) + "\n"
+        write_atomically(omerodir / GUNICORN_COMMAND, saved)
+    except OSError as error:
+        # Only the next start's second is lost: not a reason not to start.
+        say(f"could not save gunicorn's command line ({error}); the next start makes it again")
+    return command
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -444,13 +418,7 @@ def omerodir_from_environment() -> Path:
 def apply_config(options: argparse.Namespace) -> int:
     omerodir = omerodir_from_environment()
     load_dropins(omerodir)
-    if not options.load_only:
-        refresh_gunicorn_command(omerodir)
-    return 0
-
-
-def make_command(options: argparse.Namespace) -> int:
-    refresh_gunicorn_command(omerodir_from_environment())
+    refresh_gunicorn_command(omerodir)
     return 0
 
 
@@ -476,9 +444,9 @@ def load_dropins(omerodir: Path) -> None:
 
 def refresh_gunicorn_command(omerodir: Path) -> None:
     """Make gunicorn's command for the settings just loaded, here, so that
-    the start that follows need not (postinst: while it writes the nginx
-    site and registers the service).  Settings that cannot be imported are
-    the start's to report, with everything it reports: nothing is saved."""
+    the start that follows need not (postinst: in the second the nginx site
+    takes to render).  Settings that cannot be imported are the start's to
+    report, with everything it reports: then nothing is saved."""
     try:
         add_omerodir_lib(omerodir)
         saved_gunicorn_command(omerodir)  # from the cache where it is current
@@ -982,16 +950,7 @@ def argument_parser() -> argparse.ArgumentParser:
         help="load the drop-ins into config.xml, unless they are loaded, and make "
         "gunicorn's command line for them",
     )
-    apply.add_argument(
-        "--load-only", action="store_true", help="load the drop-ins; make no command line"
-    )
     apply.set_defaults(run=apply_config)
-
-    command = commands.add_parser(
-        "gunicorn-command",
-        help="make gunicorn's command line for the loaded settings, unless it is made",
-    )
-    command.set_defaults(run=make_command)
 
     nginx = commands.add_parser("nginx", help="the package's nginx site")
     actions = nginx.add_subparsers(dest="action", required=True)

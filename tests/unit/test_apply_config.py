@@ -4,8 +4,6 @@ order, and loaded again only when they or config.xml changed."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -161,57 +159,6 @@ def test_a_load_makes_gunicorns_command_for_the_start_that_follows(
     dropin(helper, "10-debconf.omero", "config set omero.web.prefix /omero\n")
     assert helper.main(["apply-config"]) == 0
     assert helper.cached_gunicorn_command(tmp_path / "omerodir") == command
-
-
-def test_load_only_leaves_the_command_to_postinst_s_background_job(
-    helper: ModuleType, omero_cli: FakeOmeroCLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    made: list[Path] = []
-    command = {"argv": ["/venv/bin/gunicorn", "app"], "script_name": "", "static_root": "/s"}
-
-    def gunicorn_command(omerodir: Path) -> dict[str, object]:
-        made.append(omerodir)
-        return dict(command)
-
-    monkeypatch.setattr(helper, "gunicorn_command", gunicorn_command)
-    monkeypatch.setattr(helper.sys, "path", list(helper.sys.path))
-    monkeypatch.setenv("PYTHONPATH", "")
-    debconf = dropin(helper, "10-debconf.omero", "config set omero.web.prefix /omero\n")
-    assert helper.main(["apply-config", "--load-only"]) == 0
-    assert omero_cli.invoked == [["load", str(debconf)]]
-    assert made == []
-    assert helper.main(["gunicorn-command"]) == 0
-    assert helper.cached_gunicorn_command(tmp_path / "omerodir") == command
-    assert helper.main(["gunicorn-command"]) == 0  # made: not made again
-    assert made == [tmp_path / "omerodir"]
-
-
-def test_a_start_waits_for_the_command_being_made_rather_than_make_it_too(
-    helper: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """postinst's background job holds the lock while it imports the
-    settings; the start that comes meanwhile takes the job's command."""
-    omerodir = tmp_path / "omerodir"
-    (omerodir / "var" / "omero").mkdir(parents=True)
-    command = {"argv": ["/venv/bin/gunicorn", "app"], "script_name": "", "static_root": "/s"}
-    making = threading.Event()
-    made: list[str] = []
-
-    def gunicorn_command(_: Path) -> dict[str, object]:
-        made.append(threading.current_thread().name)
-        making.set()
-        time.sleep(0.5)  # the settings' import
-        return dict(command)
-
-    monkeypatch.setattr(helper, "gunicorn_command", gunicorn_command)
-    job = threading.Thread(target=helper.saved_gunicorn_command, args=(omerodir,), name="job")
-    job.start()
-    try:
-        assert making.wait(10)
-        assert helper.saved_gunicorn_command(omerodir) == command
-    finally:
-        job.join()
-    assert made == ["job"]
 
 
 def test_settings_that_cannot_be_imported_leave_the_start_to_say_so(

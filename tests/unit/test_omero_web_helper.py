@@ -164,7 +164,6 @@ def test_the_packages_own_calls_parse(helper: ModuleType) -> None:
         "gunicorn",
         "gunicorn --daemon",
         "drop-all-sessions",
-        "gunicorn-command",
     ):
         assert f"omero_web_helper.py {call}" in shipped or f'"$HELPER" {call}' in shipped, call
     write = parser.parse_args(
@@ -175,5 +174,3 @@ def test_the_packages_own_calls_parse(helper: ModuleType) -> None:
     assert parser.parse_args(["nginx", "disable"]).action == "disable"
     assert parser.parse_args(["gunicorn", "--daemon"]).daemon is True
     assert parser.parse_args(["drop-all-sessions"]).run is helper.drop_all_sessions
-    assert "omero-web-apply-config --load-only" in shipped
-    assert parser.parse_args(["apply-config", "--load-only"]).load_only is True
