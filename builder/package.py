@@ -31,13 +31,13 @@ ARTIFACT_SUFFIXES = (
     ".lintian.txt",
 )
 # lintian checks left out: on these packages every hint they can give is
-# overridden.  Their JavaScript is upstream's, in the venv, the apps' folders
-# and the static files, all under /opt where `embedded-javascript-library`
-# is overridden (debian/omero-web.lintian-overrides, the apps' template),
-# and their only ELF objects are the venv's, where `spelling-error-in-binary`
-# is.  The two took 15 s of lintian's 53 on omero-web (debian-12), a third
-# of a warm rebuild's lintian, to report only what is overridden.  A plain
-# `lintian` on the .deb runs them, and the overrides still answer them.
+# overridden.  Their JavaScript and their ELF objects are upstream's (the
+# wheels in the venv and the apps' folders, the static files collected from
+# them), all under /opt, where `embedded-javascript-library` and
+# `spelling-error-in-binary` are overridden (debian/omero-web.lintian-overrides,
+# templates/app/lintian-overrides.j2).  The two took 15 s of lintian's 53 on
+# omero-web (debian-12), over a quarter, to report only what is overridden.
+# A plain `lintian` on the .deb runs them, and the overrides answer them.
 SKIPPED_LINTIAN_CHECKS = ("languages/javascript/embedded", "binaries/spelling")
 
 
