@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from debian.arfile import ArError
 from debian.debfile import DebError, DebFile
 from debian.debian_support import Version
 
@@ -50,7 +51,7 @@ def read_omero_web_deb(path: Path, target: Target) -> OmeroWebDeb:
     try:
         with DebFile(str(path)) as package:
             control = dict(package.debcontrol())
-    except (OSError, DebError) as e:
+    except (OSError, ArError, DebError) as e:
         raise UsageError(f"{path} is not a readable .deb: {e}") from e
     if control.get("Package") != PACKAGE_NAME:
         raise UsageError(f"{path} is {control.get('Package')!r}, not the omero-web package")

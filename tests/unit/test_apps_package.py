@@ -128,6 +128,13 @@ def test_an_omero_web_of_another_target_or_without_its_abi_is_refused(tmp_path: 
         read_omero_web_deb(older, DEBIAN_12)
 
 
+def test_a_file_that_is_not_a_deb_is_refused_with_its_name(tmp_path: Path) -> None:
+    bogus = tmp_path / "omero-web_5.33.2-1~deb12_amd64.deb"
+    bogus.write_text("<html>not found</html>\n")  # a download that went wrong
+    with pytest.raises(UsageError, match=f"{re.escape(str(bogus))} is not a readable .deb"):
+        read_omero_web_deb(bogus, DEBIAN_12)
+
+
 def test_an_app_that_would_change_a_pin_fails_before_pip_installs_it(tmp_path: Path) -> None:
     report = (
         '{"install": [{"metadata": {"name": "omero-parade", "version": "0.2.4"}},'
