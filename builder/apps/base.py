@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from debian.arfile import ArError
-from debian.debfile import DebError, DebFile
+from debian.debfile import DebFile
 from debian.debian_support import Version
 
 from builder.errors import UsageError
 from builder.paths import PACKAGE_NAME
+from builder.repo.debinfo import UNREADABLE_DEB_ERRORS
 from builder.targets import Target
 
 ABI_PREFIX = f"{PACKAGE_NAME}-abi-"
@@ -51,7 +51,7 @@ def read_omero_web_deb(path: Path, target: Target) -> OmeroWebDeb:
     try:
         with DebFile(str(path)) as package:
             control = dict(package.debcontrol())
-    except (OSError, ArError, DebError) as e:
+    except UNREADABLE_DEB_ERRORS as e:
         raise UsageError(f"{path} is not a readable .deb: {e}") from e
     if control.get("Package") != PACKAGE_NAME:
         raise UsageError(f"{path} is {control.get('Package')!r}, not the omero-web package")

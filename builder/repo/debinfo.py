@@ -41,6 +41,14 @@ class PackageInfo:
         return f"{self.package}_{self.version.rpartition(':')[2]}_{self.architecture}.deb"
 
 
+# What python-debian raises for a file that is not a whole .deb: not an ar
+# archive (ArError, DebError), cut short, a member that does not decompress,
+# or a control file without its fields.
+UNREADABLE_DEB_ERRORS = (
+    ArError, OSError, EOFError, KeyError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError,
+)  # fmt: skip
+
+
 def inspect_deb(path: Path) -> PackageInfo:
     """Read the control file; refuse what is not a .deb for a known target."""
     if not path.is_file():
@@ -53,8 +61,7 @@ def inspect_deb(path: Path) -> PackageInfo:
             suite = suite_from_version(version) or _suite_from_changelog(deb)
             if suite is None and architecture != "all":
                 raise PackageRejected(_no_suite_message(path, version, deb))
-    except (ArError, OSError, EOFError, KeyError, ValueError, tarfile.TarError, zlib.error,
-            lzma.LZMAError) as e:  # fmt: skip
+    except UNREADABLE_DEB_ERRORS as e:
         raise PackageRejected(
             f"{path} is not a Debian binary package ({str(e) or type(e).__name__}): publish the "
             f"{artifact_stem('<version>')}.deb that `omero-web-deb build` writes to its output folder"

@@ -133,6 +133,10 @@ def test_a_file_that_is_not_a_deb_is_refused_with_its_name(tmp_path: Path) -> No
     bogus.write_text("<html>not found</html>\n")  # a download that went wrong
     with pytest.raises(UsageError, match=f"{re.escape(str(bogus))} is not a readable .deb"):
         read_omero_web_deb(bogus, DEBIAN_12)
+    cut_short = make_deb(tmp_path, "5.33.2-1~deb12")
+    cut_short.write_bytes(cut_short.read_bytes()[:300])  # a download that stopped
+    with pytest.raises(UsageError, match=r"is not a readable \.deb"):
+        read_omero_web_deb(cut_short, DEBIAN_12)
 
 
 def test_an_app_that_would_change_a_pin_fails_before_pip_installs_it(tmp_path: Path) -> None:
