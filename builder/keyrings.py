@@ -179,13 +179,11 @@ def fetch_keyring_package(
     with tempfile.NamedTemporaryFile(suffix=".deb") as file:
         file.write(deb)
         file.flush()
-        package_file = DebFile(file.name)
         try:
-            data = package_file.data.get_content(f".{member}")
+            with DebFile(file.name) as package_file:
+                data = package_file.data.get_content(f".{member}")
         except (DebError, KeyError) as e:  # python-debian before 0.1.49 raises KeyError
             raise KeyringUnavailable(f"{deb_url} holds no {member}") from e
-        finally:
-            package_file.close()
     if not data:
         raise KeyringUnavailable(f"{deb_url} holds no {member}")
     runner.log(f"verified {deb_url} (sha256 {entry.sha256})")

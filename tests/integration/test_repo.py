@@ -25,7 +25,6 @@ from pathlib import Path
 
 import docker
 import pytest
-from debian.debfile import DebFile
 
 from builder.paths import CONFIG_DIR, OMERODIR
 from builder.repo.index import CLIENT_KEYRING, CLIENT_SOURCES, index_dir
@@ -33,7 +32,7 @@ from builder.targets import Target
 from tests.fake_debs import make_deb
 
 from .conftest import record
-from .harness import ROOT, Host, fresh_host
+from .harness import ROOT, Host, deb_control, fresh_host
 from .hosts import prepared_host
 
 REPO_TARGET = "debian-12"
@@ -119,8 +118,7 @@ def trust(host: Host, repo: Path, target: Target, work: Path) -> None:
 
 
 def version_of(deb: Path) -> str:
-    with DebFile(str(deb)) as package:
-        return str(package.debcontrol()["Version"])
+    return deb_control(deb)["Version"]
 
 
 def installed_version(host: Host) -> str:
