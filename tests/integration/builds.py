@@ -5,7 +5,8 @@ included), the OMERO.web apps built against it (every app the toolkit
 knows, in one `omero-web-deb app` call), and the previous release (see
 previous_release.py), which needs the first one's IcePy wheel.  One
 target, REBUILT_TARGET, gets a fourth: the tree under test built again as
-another machine would build it (test_reproducible.py).  Under pytest-xdist
+another machine would build it (test_reproducible.py), last in its lane.
+Under pytest-xdist
 the controller starts them all at once in two lanes of builds (two cores:
 one compile per core), in the order the workers take the targets, so a
 target's packages are usually done, or nearly, when its worker reaches it,
@@ -43,12 +44,12 @@ APPS = tuple(KNOWN_APPS)
 # images are reused: they are inputs, named by id in the .build-inputs that
 # the .buildinfo lists, not caches of outputs.
 AGAIN = "again"
-# The one target built again: the first, right after its own packages.
-# A test on one target puts that target's group first in the workers'
-# queue (see FIRST below), and debian-12 has such tests already, so the
-# rebuild adds no group out of order; built before ubuntu-24.04's packages
-# (the last group the workers take), it is done long before its test,
-# which follows debian-12's install, lifecycle and repository tests.
+# The one target built again.  Its rebuild is the last build of its lane:
+# it compiles IcePy (ten minutes on two cores), and before the packages of
+# the lane's next target it held back that target's tests, the last the
+# workers take, by as much (a cold CI run here: 600 s).  Its tests run last
+# too, in a group of their own (conftest.py), so that no worker sits
+# waiting for it while other tests could run.
 REBUILT_TARGET = "debian-12"
 PREBUILD_DIR = "OMERO_WEB_DEB_PREBUILD_DIR"  # set by the controller for its workers
 WAIT_LIMIT_S = 60 * 60  # the whole suite's budget
@@ -89,6 +90,8 @@ def build(root: Path, target: Target, kind: str, against: Path | None = None) ->
             str(CURRENT_REVISION),
             "--cache-dir",
             str(again_cache_dir(output)),
+            # The bytes are the test; lintian read the same bytes in "current".
+            "--no-lintian",
         )
     with closing(docker_client()) as client:
         return build_previous_release(client, target, output, root / "trees")
@@ -120,15 +123,13 @@ def wait_for_result(root: Path, target: Target, kind: str) -> tuple[Path, float]
 
 
 def lane_plan(targets: Sequence[Target], lanes: int = 2) -> list[list[tuple[Target, str]]]:
-    """Each lane's builds in order: its share of the targets, each's KINDS
-    (and, for REBUILT_TARGET, the rebuild after them)."""
+    """Each lane's builds in order: its share of the targets, each's KINDS,
+    and for the lane of REBUILT_TARGET, its rebuild after all of them."""
     plan = []
     for lane in range(lanes):
-        builds = []
-        for target in targets[lane::lanes]:
-            builds += [(target, kind) for kind in KINDS]
-            if target.name == REBUILT_TARGET:
-                builds.append((target, AGAIN))
+        share = targets[lane::lanes]
+        builds = [(target, kind) for target in share for kind in KINDS]
+        builds += [(target, AGAIN) for target in share if target.name == REBUILT_TARGET]
         plan.append(builds)
     return plan
 
@@ -153,11 +154,13 @@ class BuildLanes:
             build_and_record(self.root, target, kind)
 
 
-# The order pytest-xdist's workers take the targets in: debian-12's group
-# comes first (its one-target tests are collected first), then the rest in
-# the target table's order.  Lane 0 builds debian-12, then ubuntu-24.04;
-# lane 1 ubuntu-22.04, then debian-13.  A wrong order costs time, not
-# correctness: a worker waits for whichever lane has its target.
+# The order pytest-xdist's workers take the targets in (the order of their
+# first tests in the collection): ubuntu-22.04's and debian-12's groups at
+# once, one each, then ubuntu-24.04's and debian-13's, then the rebuild's
+# (conftest.py).  Lane 0 builds debian-12, then ubuntu-24.04, then
+# debian-12's rebuild; lane 1 ubuntu-22.04, then debian-13.  A wrong order
+# costs time, not correctness: a worker waits for whichever lane has its
+# target.
 FIRST = "debian-12"
 
 

@@ -28,8 +28,19 @@ from .previous_release import REVISION as PREVIOUS_REVISION
 MEASUREMENTS: dict[str, dict[str, float | int | str]] = {}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# The tests of the rebuild (builds.py's AGAIN), the last build of its lane:
+# under pytest-xdist a group of their own, which the workers take last, so
+# that none of them sits waiting for the rebuild while other tests could run.
+REBUILD_GROUP = "rebuild"
+
+
+def needs_rebuild(item: pytest.Item) -> bool:
+    return "deb_again" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    # Before every other implementation (pytest-xdist's reads the groups).
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
@@ -37,7 +48,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # builds and images are made once, in that worker.
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "target" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(callspec.params["target"]))
+            group = REBUILD_GROUP if needs_rebuild(item) else callspec.params["target"]
+            item.add_marker(pytest.mark.xdist_group(group))
+    yield
+    # After pytest's own, which puts each target's tests together: the
+    # workers take the groups in this order.
+    items.sort(key=needs_rebuild)
 
 
 @pytest.fixture(scope="session")

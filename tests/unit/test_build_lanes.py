@@ -3,6 +3,9 @@ packages each lane builds, in which order, and where."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from builder.targets import TARGETS
@@ -15,24 +18,33 @@ from tests.integration.builds import (
     lane_plan,
     output_dir,
 )
+from tests.integration.conftest import REBUILD_GROUP
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def names(plan):
     return [[f"{target.name} {kind}" for target, kind in lane] for lane in plan]
 
 
-def test_the_rebuild_follows_its_targets_own_packages(monkeypatch):
-    """debian-12's group is the workers' first: its packages, then its
-    rebuild, then ubuntu-24.04's (the last group) in lane 0."""
+def test_the_rebuild_comes_after_every_other_build_of_its_lane(monkeypatch):
+    """debian-12's group is the workers' first, ubuntu-24.04's the last
+    target's: lane 0 builds both before debian-12's rebuild, whose tests
+    the workers take last."""
     monkeypatch.delenv("OMERO_WEB_DEB_TARGETS", raising=False)
     plan = names(lane_plan(chosen_targets(list(TARGETS.values()))))
     assert REBUILT_TARGET == "debian-12"
     assert plan == [
-        [f"debian-12 {kind}" for kind in KINDS]
-        + [f"debian-12 {AGAIN}"]
-        + [f"ubuntu-24.04 {kind}" for kind in KINDS],
+        [f"{t} {kind}" for t in ("debian-12", "ubuntu-24.04") for kind in KINDS]
+        + [f"debian-12 {AGAIN}"],
         [f"{t} {kind}" for t in ("ubuntu-22.04", "debian-13") for kind in KINDS],
     ]
+
+
+def test_one_target_builds_its_rebuild_after_its_own_packages(monkeypatch):
+    monkeypatch.setenv("OMERO_WEB_DEB_TARGETS", "debian-12")
+    plan = names(lane_plan(chosen_targets(list(TARGETS.values()))))
+    assert plan == [[f"debian-12 {kind}" for kind in (*KINDS, AGAIN)], []]
 
 
 def test_no_rebuild_when_its_target_is_not_chosen(monkeypatch):
@@ -49,3 +61,35 @@ def test_the_rebuild_has_folders_and_a_cache_of_its_own():
     # harness.build_deb installs the toolkit once per output folder's parent.
     assert current.parent != again.parent
     assert again_cache_dir(again) == root / "again" / "cache"
+
+
+# Collects the integration tests (nothing runs, nothing builds) and prints
+# each one's xdist group, in the order the workers are handed the groups.
+COLLECT = """
+import json, sys, pytest
+class Groups:
+    def pytest_collection_finish(self, session):
+        self.groups = [
+            [m.args[0] for m in item.iter_markers("xdist_group")] for item in session.items
+        ]
+groups = Groups()
+code = pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", "-m", "integration",
+                    "tests/integration"], plugins=[groups])
+print(json.dumps(groups.groups), file=sys.stderr if code else sys.stdout)
+"""
+
+
+def test_the_rebuild_tests_are_a_group_of_their_own_handed_out_last(monkeypatch):
+    monkeypatch.delenv("OMERO_WEB_DEB_TARGETS", raising=False)
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECT], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    groups = json.loads(result.stdout.splitlines()[-1])
+    # Every target's tests are one group each, the rebuild's tests another.
+    order = [g[0] for g in groups if g]
+    assert all(len(g) == 1 for g in groups if g)
+    first_seen = list(dict.fromkeys(order))
+    assert first_seen[-1] == REBUILD_GROUP
+    assert set(first_seen[:-1]) == set(TARGETS)
+    assert order.count(REBUILD_GROUP) == 3  # test_reproducible.py's
+    assert order[-3:] == [REBUILD_GROUP] * 3
