@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from builder.apps.bake import baked_apps
+from builder.apps.bake import baked_apps, changelog_entries
 from builder.config import ICEPY_VERSION, BuildConfig
 from builder.errors import BuildError
 from builder.paths import ARCHITECTURE, PACKAGE_NAME, path_tokens
@@ -119,6 +119,7 @@ def render_debian_templates(config: BuildConfig) -> dict[str, str]:
         "date": email.utils.formatdate(config.source_date_epoch, usegmt=False, localtime=False),
         "paths": path_tokens(),
         "baked_apps": [app.package for app in baked_apps(config.apps)],
+        "baked_changes": changelog_entries(config.apps),
     }
     rendered = {}
     for name in env.list_templates(

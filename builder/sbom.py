@@ -2,9 +2,10 @@
 in the build container.
 
 It lists every Python distribution in the venv (version, license from its
-own metadata, the sha256 of the locked files), the IcePy wheel (its hash,
-the sdist it was compiled from and the patch set applied to it) and the
-package's Debian dependencies, and is installed as
+own metadata, the sha256 of the locked files; for an app baked in with
+patches, those patches), the IcePy wheel (its hash, the sdist it was
+compiled from and the patch set applied to it) and the package's Debian
+dependencies, and is installed as
 /usr/share/doc/omero-web/sbom.cdx.json.  It is described on the host,
 before dpkg-buildpackage, from the lock, the venv's metadata (read in the
 build container) and the package's relationships as the build computes them.
@@ -26,10 +27,11 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from debian.deb822 import Deb822
 
+from builder.apps.bake import baked_apps
 from builder.config import ICEPY_SDIST_SHA256, ICEPY_VERSION, BuildConfig
 from builder.context import BuildContext
 from builder.debian_tree import render_debian_templates
@@ -37,7 +39,7 @@ from builder.errors import BuildError
 from builder.icepy import IcePyWheel, patch_series
 from builder.paths import ARCHITECTURE, PACKAGE_NAME, SBOM_WORK, VENV
 from builder.requirement_lock import ICEPY_NAME, IndexFile, Lock, LockedRequirement, canonical
-from builder.resources import sbom_writer_script
+from builder.resources import app_patches, sbom_writer_script
 
 SBOM_NAME = "sbom.cdx.json"
 SBOM_WRITER = sbom_writer_script()
@@ -223,10 +225,15 @@ def describe_sbom(
         description=f"OMERO.web {config.omero_web_version} for {target.name}",
     )
     locked = {r.name: r for r in lock.requirements}
+    patched = {
+        canonical(app.name): patches
+        for app in baked_apps(config.apps)
+        if (patches := app_patches(app.name))
+    }
     components = [
         icepy_component(icepy, licenses_of(metadata))
         if canonical(str(metadata["name"])) == ICEPY_NAME
-        else python_component(metadata, locked)
+        else python_component(metadata, locked, patched)
         for metadata in installed
     ]
     components += [debian_component(relation, distro) for relation in relations]
@@ -257,16 +264,46 @@ def write_sbom(context: BuildContext, description: SbomDescription, python: Pure
 
 
 def python_component(
-    metadata: Mapping[str, object], locked: Mapping[str, LockedRequirement]
+    metadata: Mapping[str, object],
+    locked: Mapping[str, LockedRequirement],
+    patched: Mapping[str, Sequence[Path]],
 ) -> Component:
-    """A distribution of the venv, with the hashes of its locked files."""
+    """A distribution of the venv, with the hashes of its locked files (and
+    for an app baked in with PATCHED's patches, those)."""
     name, version = canonical(str(metadata["name"])), str(metadata["version"])
     if name not in locked or locked[name].version != version:
         raise BuildError(
             f"the venv holds {name} {version}, which the lock does not pin: the venv "
             "and the lock disagree; build again"
         )
-    return pypi_component(name, version, licenses_of(metadata), locked[name].files)
+    files = locked[name].files
+    pedigree = None
+    if name in patched:
+        pedigree = patched_app_pedigree(name, version, files, patched[name])
+    return pypi_component(name, version, licenses_of(metadata), files, pedigree)
+
+
+def patched_app_pedigree(
+    name: str, version: str, files: Iterable[IndexFile], patches: Sequence[Path]
+) -> Pedigree:
+    """An app as the build installs it (builder/apps/install.py): the index's
+    files, then the project's patches for it applied to what they installed."""
+    upstream = Component(
+        bom_ref=f"pypi:{name}:upstream",
+        name=name,
+        version=version,
+        purl=PackageUrl("pypi", None, name, version),
+        sha256=tuple(f.sha256 for f in files),
+    )
+    folder = patches[0].parent.name
+    return Pedigree(
+        ancestors=(upstream,),
+        patches=tuple(patch.read_text() for patch in patches),
+        notes=(
+            f"Installed from the package index's files, then patched by omero-web-deb "
+            f"(builder/patches/apps/{folder}/: {', '.join(p.name for p in patches)})."
+        ),
+    )
 
 
 def pypi_component(

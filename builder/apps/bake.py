@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from builder.apps.install import BUILD_TOOLS, PIP, install_app, prepare_pip
+from builder.apps.install import BUILD_TOOLS, PIP, install_app, patch_subject, prepare_pip
 from builder.apps.known import KnownApp
 from builder.apps.request import AppRequest, parse_app_argument
 from builder.apps.static import collect_app_static
@@ -21,6 +21,7 @@ from builder.context import BuildContext
 from builder.errors import BuildError
 from builder.paths import APPS_DIR, CONFIG_DIR, VENV
 from builder.requirement_lock import LockedRequirement
+from builder.resources import app_patches
 from builder.venv import VENV_PYTHON
 
 
@@ -28,6 +29,19 @@ def baked_apps(requirements: tuple[str, ...]) -> list[KnownApp]:
     """The apps of `BuildConfig.apps` (NAME==VERSION, resolved at the check
     of inputs)."""
     return [parse_app_argument(requirement)[0] for requirement in requirements]
+
+
+def changelog_entries(requirements: tuple[str, ...]) -> list[dict[str, object]]:
+    """What the changelog says of each app baked in: its title, version and
+    package, and the subject of each patch install_app applies to it."""
+    entries: list[dict[str, object]] = []
+    for requirement in requirements:
+        app, version = parse_app_argument(requirement)
+        patched = [patch_subject(patch) for patch in app_patches(app.name)]
+        entries.append(
+            {"title": app.title, "version": version, "package": app.package, "patched": patched}
+        )
+    return entries
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ target containers to install the result in, as an admin would."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import time
@@ -41,6 +42,14 @@ def deb_member_names(deb: Path) -> list[str]:
     """The paths in the .deb's data archive, as tar lists them (./opt/...)."""
     with DebFile(str(deb)) as package:
         return list(package.data.tgz().getnames())
+
+
+def deb_changelog(deb: Path) -> str:
+    """The .deb's /usr/share/doc/<package>/changelog.Debian.gz, as text."""
+    with DebFile(str(deb)) as package:
+        name = package.debcontrol()["Package"]
+        member = package.data.get_content(f"./usr/share/doc/{name}/changelog.Debian.gz")
+    return gzip.decompress(member).decode()
 
 
 def run_toolkit(target: Target, output: Path, command: str, *extra: str) -> None:

@@ -30,7 +30,14 @@ from builder.trust import trust_ca_certificates
 
 from .builds import PREBUILD_DIR
 from .conftest import record
-from .harness import CACHE_DIR, Host, base_image, deb_control, network_environment
+from .harness import (
+    CACHE_DIR,
+    Host,
+    base_image,
+    deb_changelog,
+    deb_control,
+    network_environment,
+)
 from .hosts import apt_install, get, prepared_host, wait_for
 from .installed_toolkit import SECONDS, toolkit_deb
 
@@ -111,6 +118,8 @@ def test_the_toolkit_package_installs_with_apt_and_builds(
             assert theirs["Version"] == ours["Version"].replace("-2~", f"-{REVISION}~")
             app = KNOWN_APPS[BAKED]
             assert app.package in theirs["Provides"] and app.package in theirs["Conflicts"]
+            changelog = deb_changelog(built)
+            assert f"baked in (in place of {app.package})" in changelog, changelog
             report = built.with_name(built.name.removesuffix(".deb") + ".lintian.txt").read_text()
             findings = [line for line in report.splitlines() if line[:2] in ("E:", "W:")]
             assert not findings, "\n".join(findings)

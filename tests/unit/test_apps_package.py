@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
+from debian.changelog import Changelog
 
 from builder.apps.base import OmeroWebDeb, newest_deb, read_omero_web_deb
 from builder.apps.install import InstalledApp, install_app
@@ -247,3 +248,16 @@ def test_baked_apps_are_provided_conflicted_and_replaced(tmp_path: Path) -> None
         "Replaces: omero-web-app-figure, omero-web-app-parade\n"
     ) in control
     assert "Conflicts" not in render_debian_templates(make_config(tmp_path))["control"]
+
+
+def test_baked_apps_and_their_patches_are_in_the_changelog(tmp_path: Path) -> None:
+    config = make_config(tmp_path, apps=("omero-figure==8.0.1", "omero-parade==0.2.4"))
+    changelog = Changelog(render_debian_templates(config)["changelog"])
+    changes = "\n".join(changelog[0].changes())
+    assert (
+        "  * OMERO.figure 8.0.1 baked in (in place of omero-web-app-figure).\n"
+        "  * OMERO.parade 0.2.4 baked in (in place of omero-web-app-parade).\n"
+        "    Patched: Compare numpy's version without distutils (Python 3.12).\n"
+    ) in changes + "\n"
+    plain = render_debian_templates(make_config(tmp_path))["changelog"]
+    assert "baked in" not in plain

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -20,6 +21,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from builder import write_cyclonedx_sbom
 from builder.errors import BuildError
 from builder.icepy import IcePyWheel, patch_series
+from builder.requirement_lock import IndexFile, LockedRequirement
+from builder.resources import app_patches
 from builder.sbom import (
     SBOM_WRITER,
     DebianRelation,
@@ -264,3 +267,35 @@ def test_alternatives_become_one_relation_each():
         DebianRelation("Depends", "nginx | httpd", "httpd", ""),
         DebianRelation("Depends", "adduser", "adduser", ""),
     ]
+
+
+def test_an_app_baked_in_with_patches_has_them_in_its_pedigree(tmp_path):
+    """omero-parade is patched as the build installs it (builder/patches/
+    apps/): the SBOM says so, beside the index's file it came from."""
+    wheel = IndexFile("omero_parade-0.2.4-py3-none-any.whl", "d" * 64)
+    lock = replace(
+        LOCK,
+        requirements=(*LOCK.requirements, LockedRequirement("omero-parade", "0.2.4", (wheel,))),
+    )
+    parade = {"name": "omero-parade", "version": "0.2.4", "license_expression": None,
+              "license": "AGPL-3.0", "classifiers": []}  # fmt: skip
+    config = make_config(tmp_path, apps=("omero-parade==0.2.4",))
+    description = describe_sbom(config, lock, [*INSTALLED, parade], ICEPY, RELATIONS)
+    text = written(description, tmp_path / "written").decode()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    document = json.loads(text)
+    component_ = component(document, "pypi:omero-parade")
+    assert component_["hashes"] == [{"alg": "SHA-256", "content": "d" * 64}]
+    pedigree = component_["pedigree"]
+    (upstream,) = pedigree["ancestors"]
+    assert upstream["purl"] == "pkg:pypi/omero-parade@0.2.4"
+    assert upstream["hashes"] == [{"alg": "SHA-256", "content": "d" * 64}]
+    patches = app_patches("omero-parade")
+    assert [p["diff"]["text"]["content"] for p in pedigree["patches"]] == [
+        patch.read_text() for patch in patches
+    ]
+    assert "0001-numpy-version-without-distutils.patch" in pedigree["notes"]
+    # An unpatched distribution, and the same app not baked in, have none.
+    assert "pedigree" not in component(document, "pypi:django")
+    unbaked = describe_sbom(make_config(tmp_path), lock, [*INSTALLED, parade], ICEPY, RELATIONS)
+    assert all(c.pedigree is None for c in unbaked.components if c.name == "omero-parade")
