@@ -179,11 +179,11 @@ def fetch_keyring_package(
     with tempfile.NamedTemporaryFile(suffix=".deb") as file:
         file.write(deb)
         file.flush()
-        try:
-            with DebFile(file.name) as package_file:
+        with DebFile(file.name) as package_file:
+            try:
                 data = package_file.data.get_content(f".{member}")
-        except (DebError, KeyError) as e:  # python-debian before 0.1.49 raises KeyError
-            raise KeyringUnavailable(f"{deb_url} holds no {member}") from e
+            except (DebError, KeyError) as e:  # python-debian before 0.1.49 raises KeyError
+                raise KeyringUnavailable(f"{deb_url} holds no {member}") from e
     if not data:
         raise KeyringUnavailable(f"{deb_url} holds no {member}")
     runner.log(f"verified {deb_url} (sha256 {entry.sha256})")

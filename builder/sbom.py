@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from debian.deb822 import Deb822
@@ -277,10 +277,12 @@ def python_component(
             "and the lock disagree; build again"
         )
     files = locked[name].files
-    pedigree = None
-    if name in patched:
-        pedigree = patched_app_pedigree(name, version, files, patched[name])
-    return pypi_component(name, version, licenses_of(metadata), files, pedigree)
+    component = pypi_component(name, version, licenses_of(metadata), files)
+    if name not in patched:
+        return component
+    # Its installed files are not the index's: the hashes are its ancestor's.
+    pedigree = patched_app_pedigree(name, version, files, patched[name])
+    return replace(component, sha256=(), pedigree=pedigree)
 
 
 def patched_app_pedigree(

@@ -154,13 +154,13 @@ class BuildLanes:
             build_and_record(self.root, target, kind)
 
 
-# The order pytest-xdist's workers take the targets in (the order of their
-# first tests in the collection): ubuntu-22.04's and debian-12's groups at
-# once, one each, then ubuntu-24.04's and debian-13's, then the rebuild's
-# (conftest.py).  Lane 0 builds debian-12, then ubuntu-24.04, then
-# debian-12's rebuild; lane 1 ubuntu-22.04, then debian-13.  A wrong order
-# costs time, not correctness: a worker waits for whichever lane has its
-# target.
+# The order pytest-xdist's workers take the targets in: the groups with the
+# most tests first, the rest in collection order, so debian-12's (its
+# one-target tests) and ubuntu-22.04's at once, one each, then
+# ubuntu-24.04's and debian-13's, then the rebuild's (conftest.py).  Lane 0
+# builds debian-12, then ubuntu-24.04, then debian-12's rebuild; lane 1
+# ubuntu-22.04, then debian-13.  A wrong order costs time, not correctness:
+# a worker waits for whichever lane has its target.
 FIRST = "debian-12"
 
 

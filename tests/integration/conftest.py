@@ -29,8 +29,11 @@ MEASUREMENTS: dict[str, dict[str, float | int | str]] = {}
 
 
 # The tests of the rebuild (builds.py's AGAIN), the last build of its lane:
-# under pytest-xdist a group of their own, which the workers take last, so
-# that none of them sits waiting for the rebuild while other tests could run.
+# under pytest-xdist a group of their own, of three tests, which the workers
+# take after every target's (loadgroup hands out the groups with the most
+# tests first; with --no-loadscope-reorder, in collection order, where the
+# sort below puts it last), so that no worker sits waiting for the rebuild
+# while a target's tests could run.
 REBUILD_GROUP = "rebuild"
 
 
@@ -51,8 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
             group = REBUILD_GROUP if needs_rebuild(item) else callspec.params["target"]
             item.add_marker(pytest.mark.xdist_group(group))
     yield
-    # After pytest's own, which puts each target's tests together: the
-    # workers take the groups in this order.
+    # After pytest's own, which puts each target's tests together.
     items.sort(key=needs_rebuild)
 
 

@@ -63,8 +63,9 @@ def test_the_rebuild_has_folders_and_a_cache_of_its_own():
     assert again_cache_dir(again) == root / "again" / "cache"
 
 
-# Collects the integration tests (nothing runs, nothing builds) and prints
-# each one's xdist group, in the order the workers are handed the groups.
+# Collects the integration tests (nothing runs, nothing builds: without -n,
+# conftest.py starts no build lanes) and prints each one's xdist group, in
+# collection order.
 COLLECT = """
 import json, sys, pytest
 class Groups:
@@ -75,21 +76,29 @@ class Groups:
 groups = Groups()
 code = pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", "-m", "integration",
                     "tests/integration"], plugins=[groups])
-print(json.dumps(groups.groups), file=sys.stderr if code else sys.stdout)
+print(json.dumps(groups.groups))
+sys.exit(code)
 """
 
 
-def test_the_rebuild_tests_are_a_group_of_their_own_handed_out_last(monkeypatch):
+def test_the_rebuild_tests_are_a_group_of_their_own_handed_out_after_every_targets(
+    monkeypatch,
+):
+    """pytest-xdist's loadgroup hands out the groups with the most tests
+    first (its default, --loadscope-reorder), else in collection order: by
+    either, the rebuild's group comes after every target's."""
     monkeypatch.delenv("OMERO_WEB_DEB_TARGETS", raising=False)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)  # no -n from there either
     result = subprocess.run(
-        [sys.executable, "-c", COLLECT], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", COLLECT], cwd=ROOT, capture_output=True, text=True
     )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     groups = json.loads(result.stdout.splitlines()[-1])
-    # Every target's tests are one group each, the rebuild's tests another.
+    # Each test has one group at most: its target's, or the rebuild's.
+    assert all(len(g) <= 1 for g in groups)
     order = [g[0] for g in groups if g]
-    assert all(len(g) == 1 for g in groups if g)
-    first_seen = list(dict.fromkeys(order))
-    assert first_seen[-1] == REBUILD_GROUP
-    assert set(first_seen[:-1]) == set(TARGETS)
-    assert order.count(REBUILD_GROUP) == 3  # test_reproducible.py's
+    sizes = {name: order.count(name) for name in order}
+    assert set(sizes) == {*TARGETS, REBUILD_GROUP}
+    assert sizes[REBUILD_GROUP] == 3  # test_reproducible.py's
+    assert all(sizes[REBUILD_GROUP] < sizes[target] for target in TARGETS)
     assert order[-3:] == [REBUILD_GROUP] * 3
