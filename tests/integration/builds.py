@@ -47,9 +47,9 @@ AGAIN = "again"
 # The one target built again.  Its rebuild is the last build of its lane:
 # it compiles IcePy (ten minutes on two cores), and before the packages of
 # the lane's next target it held back that target's tests, the last the
-# workers take, by as much (a cold CI run here: 600 s).  Its tests run last
-# too, in a group of their own (conftest.py), so that no worker sits
-# waiting for it while other tests could run.
+# workers take, by as much (a cold CI run here: 600 s).  Its tests are a
+# group of their own, taken after every target's (conftest.py), so that no
+# worker sits waiting for it while a target's tests could run.
 REBUILT_TARGET = "debian-12"
 PREBUILD_DIR = "OMERO_WEB_DEB_PREBUILD_DIR"  # set by the controller for its workers
 WAIT_LIMIT_S = 60 * 60  # the whole suite's budget
