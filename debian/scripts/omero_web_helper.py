@@ -105,6 +105,9 @@ STATIC_STAMP = Path("var/omero/static-collected")
 # finds it current does not.
 GUNICORN_COMMAND = Path("var/omero/gunicorn-command.json")
 WORKER_CLASS_OPTIONS = ("-k", "--worker-class")
+# gunicorn's configuration file for preloaded workers: its hook warms the
+# app up in the master, before the workers fork.
+WARM_UP = Path(__file__).with_name("omero_web_warm_up.py")
 
 
 def inputs(config_xml: Path) -> str:
@@ -260,13 +263,16 @@ def with_preload(argv: list[str]) -> list[str]:
     """Sync workers fork from a master that has loaded the app once: a start
     costs one import of OMERO.web, not one a worker all at once on the same
     cores, the first request finds a worker ready, and the workers share the
-    master's memory.  Other worker classes (gevent patches the standard
+    master's memory.  The master also does what each worker would do at its
+    first request (WARM_UP, first on the line so that an admin's own -c
+    replaces it).  Other worker classes (gevent patches the standard
     library in each worker, before the app) load it themselves."""
     if os.environ.get("OMERO_WEB_GUNICORN_PRELOAD", "yes") == "no":
         return argv
-    if worker_class(argv) != "sync" or "--preload" in argv:
+    if worker_class(argv) != "sync":
         return argv
-    return [*argv[:-1], "--preload", argv[-1]]
+    options = argv[1:] if "--preload" in argv else [*argv[1:-1], "--preload", argv[-1]]
+    return [argv[0], "--config", str(WARM_UP), *options]
 
 
 def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:

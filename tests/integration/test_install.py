@@ -240,8 +240,11 @@ def test_init_script_speaks_lsb(installed: Host) -> None:
     init = "/etc/init.d/omero-web"
     pid = "cat /opt/omero/web/omero-web/var/django.pid"
     assert installed.exit_code(f"{init} status") == 0
-    # The same command as omero-web.service (preloaded sync workers).
-    assert "--preload" in gunicorn_master(installed)[1]
+    # The same command as omero-web.service (preloaded sync workers, the
+    # master warming the app up before it forks them).
+    command = gunicorn_master(installed)[1]
+    assert "--preload" in command
+    assert "--config /usr/lib/omero-web/omero_web_warm_up.py" in command
     assert installed.exit_code(f"{init} start") == 0, "start when running succeeds"
     before = installed.sh(pid)
     for action in ("restart", "force-reload"):

@@ -133,6 +133,10 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         first = round(seconds_to_first_200(host), 2)
         record(target, first_200_after_started_s=first)
         assert first < 10, f"{first} s from 'started' to the first 200"
+        # The master did the workers' first-request work before forking
+        # them (omero_web_warm_up.py), and says so in the journal.
+        journal = host.run("journalctl", "-u", "omero-web", "-b", "--no-pager", "-o", "cat")
+        assert "OMERO.web warmed up before the workers fork" in journal, journal[-2000:]
 
         # A stop stays a stop; nginx shows the maintenance page meanwhile.
         host.run("systemctl", "stop", "omero-web")

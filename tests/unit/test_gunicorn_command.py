@@ -52,13 +52,27 @@ def test_worker_class_is_read_from_the_whole_command_line(
     assert helper.worker_class([*BASE, *options, APP]) == expected
 
 
-def test_sync_workers_get_preload_before_the_app(helper: ModuleType) -> None:
-    assert helper.with_preload([*BASE, APP]) == [*BASE, "--preload", APP]
+def warm_up(helper: ModuleType) -> list[str]:
+    """The options that give gunicorn the warm-up hook, right after its path."""
+    return [BASE[0], "--config", str(helper.WARM_UP)]
+
+
+def test_sync_workers_get_preload_before_the_app_and_the_warm_up_first(
+    helper: ModuleType,
+) -> None:
+    assert helper.with_preload([*BASE, APP]) == [*warm_up(helper), *BASE[1:], "--preload", APP]
+    # Beside the helper, where the package installs both.
+    assert Path(helper.__file__).with_name("omero_web_warm_up.py") == helper.WARM_UP
 
 
 def test_preload_is_not_added_twice(helper: ModuleType) -> None:
     argv = [*BASE, "--preload", APP]
-    assert helper.with_preload(argv) == argv
+    assert helper.with_preload(argv) == [*warm_up(helper), *argv[1:]]
+
+
+def test_an_admins_config_file_comes_after_the_warm_up_and_wins(helper: ModuleType) -> None:
+    argv = helper.with_preload([*BASE, "-c", "/etc/omero-web/gunicorn.py", APP])
+    assert argv.index("-c") > argv.index("--config")
 
 
 def test_gevent_workers_load_the_app_themselves(helper: ModuleType) -> None:
@@ -76,8 +90,8 @@ def test_a_unit_drop_in_turns_preload_off(
 def test_the_init_script_gets_the_units_command_detached(helper: ModuleType) -> None:
     unit = helper.final_argv([*BASE, APP], daemon=False)
     init = helper.final_argv([*BASE, APP], daemon=True)
-    assert unit == [*BASE, "--preload", APP]
-    assert init == [BASE[0], "--daemon", *BASE[1:], "--preload", APP]
+    assert unit == [*warm_up(helper), *BASE[1:], "--preload", APP]
+    assert init == [BASE[0], "--daemon", *warm_up(helper)[1:], *BASE[1:], "--preload", APP]
 
 
 def test_an_admins_static_folder_starts_from_the_packages_files(
@@ -169,7 +183,9 @@ def test_gunicorn_is_execd_with_upstreams_command_preloaded(
     omerodir = tmp_path / "omerodir"
     pid_file = put(omerodir / "var" / "django.pid", "12345\n")  # left by a killed master
     helper.main(["gunicorn", "--daemon"])
-    assert execd == [(BASE[0], [BASE[0], "--daemon", *BASE[1:], "--preload", APP])]
+    assert execd == [
+        (BASE[0], [BASE[0], "--daemon", *warm_up(helper)[1:], *BASE[1:], "--preload", APP])
+    ]
     assert helper.os.environ["SCRIPT_NAME"] == "/omero"
     # OMERODIR/var/lib on the path, as `omero web start` puts it.
     lib = str(omerodir / "var" / "lib")
@@ -231,7 +247,7 @@ def test_a_start_with_the_command_made_imports_no_settings(
     monkeypatch.setattr(helper, "gunicorn_command", lambda _: pytest.fail("settings imported"))
     monkeypatch.setenv("SCRIPT_NAME", "before")
     helper.main(["gunicorn"])
-    assert execd == [(BASE[0], [*BASE, "--preload", APP])] * 2
+    assert execd == [(BASE[0], [*warm_up(helper), *BASE[1:], "--preload", APP])] * 2
     assert helper.os.environ["SCRIPT_NAME"] == "/omero", "the saved prefix was not set"
 
 
