@@ -74,7 +74,9 @@ def say(message: str) -> None:
 # static files at every start (seconds of Django start-up) and exits 0 when
 # gunicorn dies.  `gunicorn` replaces it: it builds gunicorn's command line
 # with the omero CLI's own code (`omero.plugins.web`, the version in the
-# venv), adds --preload for sync workers, sets what `omero web start` sets,
+# venv), adds --preload for sync workers (and WARM_UP, gunicorn's
+# configuration file whose hook warms the app up before the workers fork),
+# sets what `omero web start` sets,
 # and execs gunicorn, whose command line `ps` then shows.  The command line
 # is kept in GUNICORN_COMMAND for the inputs it was made from (apply-config
 # makes it ahead of the start).  The master is thus
@@ -91,7 +93,8 @@ def say(message: str) -> None:
 # the venv or this file changed.
 #
 # --preload: a unit drop-in with Environment=OMERO_WEB_GUNICORN_PRELOAD=no
-# turns it off (apps that open sockets or threads at import).
+# turns it off, and the warm-up with it (apps that open sockets or threads
+# at import, or when their views are imported).
 
 STATIC_DIR = Path("@STATIC_DIR@")
 # Where OMERO.web app packages install themselves: APPS_DIR/<short>/site-packages.
@@ -265,14 +268,28 @@ def with_preload(argv: list[str]) -> list[str]:
     cores, the first request finds a worker ready, and the workers share the
     master's memory.  The master also does what each worker would do at its
     first request (WARM_UP, first on the line so that an admin's own -c
-    replaces it).  Other worker classes (gevent patches the standard
-    library in each worker, before the app) load it themselves."""
+    replaces it; left out for one named in GUNICORN_CMD_ARGS).  Other worker
+    classes (gevent patches the standard library in each worker, before the
+    app) load it themselves."""
     if os.environ.get("OMERO_WEB_GUNICORN_PRELOAD", "yes") == "no":
         return argv
     if worker_class(argv) != "sync":
         return argv
     options = argv[1:] if "--preload" in argv else [*argv[1:-1], "--preload", argv[-1]]
+    if names_config_file(os.environ.get("GUNICORN_CMD_ARGS", "")):
+        return [argv[0], *options]
     return [argv[0], "--config", str(WARM_UP), *options]
+
+
+def names_config_file(cmd_args: str) -> bool:
+    """Whether gunicorn's GUNICORN_CMD_ARGS (a unit drop-in's Environment=)
+    names a configuration file: gunicorn reads it only where the command
+    line names none."""
+    try:
+        words = shlex.split(cmd_args)
+    except ValueError:  # gunicorn refuses it with its own message
+        return False
+    return any(word in ("-c", "--config") or word.startswith("--config=") for word in words)
 
 
 def final_argv(argv: list[Any], *, daemon: bool) -> list[str]:

@@ -111,7 +111,7 @@ TO_SERVING = f"""
 start=$(date +%s.%N)
 "$@" >&2 || exit
 deadline=$(($(date +%s) + {SERVING_TIMEOUT_S}))
-until [ "$(curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://127.0.0.1{LOGIN})" = 200 ]; do
+until [ "$(curl -s --max-time 5 -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://127.0.0.1{LOGIN})" = 200 ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
         echo "{LOGIN} did not answer 200 within {SERVING_TIMEOUT_S} s" >&2
         exit 1

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.unit.rendered_scripts import load_rendered_script
+from tests.unit.rendered_scripts import ROOT, load_rendered_script
 
 APP = "omeroweb.wsgi:application"
 BASE = ["/venv/bin/gunicorn", "--workers", "5", "--threads", "1"]
@@ -33,6 +33,7 @@ def put(path: Path, text: str) -> Path:
 @pytest.fixture
 def helper(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
     monkeypatch.delenv("OMERO_WEB_GUNICORN_PRELOAD", raising=False)
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
     return load_rendered_script("omero_web_helper.py", tmp_path)
 
 
@@ -61,8 +62,18 @@ def test_sync_workers_get_preload_before_the_app_and_the_warm_up_first(
     helper: ModuleType,
 ) -> None:
     assert helper.with_preload([*BASE, APP]) == [*warm_up(helper), *BASE[1:], "--preload", APP]
-    # Beside the helper, where the package installs both.
-    assert Path(helper.__file__).with_name("omero_web_warm_up.py") == helper.WARM_UP
+
+
+def test_the_package_installs_the_warm_up_beside_the_helper_that_names_it(
+    helper: ModuleType,
+) -> None:
+    # WARM_UP is found beside the helper: the package must put them together.
+    install = (ROOT / "debian" / "omero-web.install").read_text().splitlines()
+    destinations = {
+        Path(source).name: destination
+        for source, destination in (line.split() for line in install if line.startswith("debian/"))
+    }
+    assert destinations[helper.WARM_UP.name] == destinations["omero_web_helper.py"]
 
 
 def test_preload_is_not_added_twice(helper: ModuleType) -> None:
@@ -70,9 +81,30 @@ def test_preload_is_not_added_twice(helper: ModuleType) -> None:
     assert helper.with_preload(argv) == [*warm_up(helper), *argv[1:]]
 
 
-def test_an_admins_config_file_comes_after_the_warm_up_and_wins(helper: ModuleType) -> None:
+def test_an_admins_config_file_comes_later_on_the_line_than_the_packages(
+    helper: ModuleType,
+) -> None:
+    # gunicorn keeps the last -c/--config it is given.
     argv = helper.with_preload([*BASE, "-c", "/etc/omero-web/gunicorn.py", APP])
     assert argv.index("-c") > argv.index("--config")
+
+
+@pytest.mark.parametrize(
+    "cmd_args", ["-c /etc/omero-web/gunicorn.py", "--log-level debug --config=/etc/g.py"]
+)
+def test_a_config_file_in_gunicorn_cmd_args_is_left_to_gunicorn(
+    helper: ModuleType, monkeypatch: pytest.MonkeyPatch, cmd_args: str
+) -> None:
+    # gunicorn reads the environment's file only when the line names none.
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", cmd_args)
+    assert helper.with_preload([*BASE, APP]) == [*BASE, "--preload", APP]
+
+
+def test_other_gunicorn_cmd_args_keep_the_warm_up(
+    helper: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--log-level debug --capture-output")
+    assert helper.with_preload([*BASE, APP])[:3] == warm_up(helper)
 
 
 def test_gevent_workers_load_the_app_themselves(helper: ModuleType) -> None:

@@ -6,7 +6,9 @@ here; the integration tests run it against OMERO.web's own."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -28,16 +30,23 @@ class Log:
 
 
 class Resolver:
-    def __init__(self, fails: bool) -> None:
+    def __init__(self, fails: bool = False, blocks: bool = False) -> None:
         self.fails = fails
+        self.blocks = blocks
         self.built = False
 
     @property
     def reverse_dict(self) -> dict[str, Any]:
         if self.fails:
             raise ImportError("No module named 'omero_iviewer'")
+        if self.blocks:  # an app's view that connects somewhere at import
+            time.sleep(30)
         self.built = True
         return {}
+
+
+def server(log: Log, timeout: int = 60) -> SimpleNamespace:
+    return SimpleNamespace(log=log, cfg=SimpleNamespace(timeout=timeout))
 
 
 def stand_in_django(monkeypatch: pytest.MonkeyPatch, resolver: Resolver) -> list[str]:
@@ -64,10 +73,10 @@ def hooks(tmp_path: Path) -> ModuleType:
 def test_the_master_builds_the_url_index_and_compiles_the_login_page(
     hooks: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    resolver = Resolver(fails=False)
+    resolver = Resolver()
     compiled = stand_in_django(monkeypatch, resolver)
     log = Log()
-    hooks.when_ready(SimpleNamespace(log=log))
+    hooks.when_ready(server(log))
     assert resolver.built
     assert compiled == ["webclient/login.html"]
     [(level, line)] = log.lines
@@ -81,7 +90,7 @@ def test_a_failed_warm_up_is_logged_and_the_start_goes_on(
     # reports it as it would without the hook; the master starts.
     compiled = stand_in_django(monkeypatch, Resolver(fails=True))
     log = Log()
-    hooks.when_ready(SimpleNamespace(log=log))
+    hooks.when_ready(server(log))
     assert compiled == []
     assert log.lines == [
         (
@@ -89,3 +98,27 @@ def test_a_failed_warm_up_is_logged_and_the_start_goes_on(
             "OMERO.web not warmed up before the workers fork: No module named 'omero_iviewer'",
         )
     ]
+
+
+def test_a_warm_up_that_blocks_is_cut_short_at_gunicorns_worker_timeout(
+    hooks: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The master must fork its workers: the same import in a worker's first
+    # request would be killed at --timeout.
+    compiled = stand_in_django(monkeypatch, Resolver(blocks=True))
+    log = Log()
+    before = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    hooks.when_ready(server(log, timeout=1))
+    assert time.monotonic() - start < 10
+    assert compiled == []
+    assert log.lines == [
+        (
+            "warning",
+            "OMERO.web not warmed up before the workers fork: "
+            "it took longer than gunicorn's worker timeout",
+        )
+    ]
+    # Nothing left behind: no alarm pending, the handler as it was.
+    assert signal.alarm(0) == 0
+    assert signal.getsignal(signal.SIGALRM) is before
