@@ -38,8 +38,8 @@ from builder.container import docker_client
 from builder.errors import BuildError
 from builder.icepy import cached_wheel
 from builder.targets import TARGETS, Target, get_target
-from tests.integration.harness import CACHE_DIR, Host, build_deb, deb_control
-from tests.integration.hosts import prepared_host
+from tests.integration.harness import CACHE_DIR, build_deb, deb_control
+from tests.integration.hosts import prepared_host, seconds_to_serving
 
 LOGIN = "/webclient/login/"
 WALKTHROUGH = Path(__file__).with_name("walkthrough.sh")
@@ -105,31 +105,6 @@ def timed_build(target: Target, output: Path, revision: int) -> tuple[Path, floa
     return deb, time.monotonic() - start
 
 
-# Run "$@", then ask nginx for the login page every 50 ms until it answers
-# 200; print the host's clock at the start and at that answer.
-TO_SERVING = f"""
-start=$(date +%s.%N)
-"$@" >&2 || exit
-deadline=$(($(date +%s) + {SERVING_TIMEOUT_S}))
-until [ "$(curl -s --max-time 5 -o /dev/null -w '%{{http_code}}' -H 'Host: localhost' http://127.0.0.1{LOGIN})" = 200 ]; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-        echo "{LOGIN} did not answer 200 within {SERVING_TIMEOUT_S} s" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-echo "$start $(date +%s.%N)"
-"""
-
-
-def seconds_to_serving(host: Host, *argv: str) -> float:
-    """Seconds from the start of ARGV in HOST to the first 200 of the login
-    page through nginx, on the host's own clock: the figure holds neither
-    `docker exec` round trips nor a coarse polling step."""
-    start, end = host.container.call(["sh", "-c", TO_SERVING, "sh", *argv]).stdout.split()[-2:]
-    return float(end) - float(start)
-
-
 def package_install_to_serving(
     client: docker.DockerClient, target: Target, deb: Path, init: str, repeat: int
 ) -> float:
@@ -138,7 +113,15 @@ def package_install_to_serving(
     for _ in range(repeat):
         with prepared_host(client, target, deb, init) as host:
             times.append(
-                seconds_to_serving(host, "apt-get", "install", "-y", "-q", host.copy_deb(deb))
+                seconds_to_serving(
+                    host,
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-q",
+                    host.copy_deb(deb),
+                    timeout=SERVING_TIMEOUT_S,
+                )
             )
     print(f"    {init}: {', '.join(f'{t:.1f}' for t in times)} s", flush=True)
     return statistics.median(times)
@@ -156,7 +139,12 @@ def walkthrough_install_to_serving(
         host.container.copy_into(wheel, WORK)
         host.container.copy_into(WALKTHROUGH, WORK)
         return seconds_to_serving(
-            host, "sh", str(WORK / WALKTHROUGH.name), str(WORK / wheel.name), version
+            host,
+            "sh",
+            str(WORK / WALKTHROUGH.name),
+            str(WORK / wheel.name),
+            version,
+            timeout=SERVING_TIMEOUT_S,
         )
 
 
@@ -168,8 +156,18 @@ def upgrade_and_reconfigure_to_serving(
     with prepared_host(client, target, first) as host:
         host.run("apt-get", "install", "-y", "-q", host.copy_deb(first))
         host.wait_for_status(LOGIN, timeout=SERVING_TIMEOUT_S)
-        upgrade = seconds_to_serving(host, "apt-get", "install", "-y", "-q", host.copy_deb(rebuilt))
-        reconfigure = seconds_to_serving(host, "dpkg-reconfigure", "-fnoninteractive", "omero-web")
+        upgrade = seconds_to_serving(
+            host,
+            "apt-get",
+            "install",
+            "-y",
+            "-q",
+            host.copy_deb(rebuilt),
+            timeout=SERVING_TIMEOUT_S,
+        )
+        reconfigure = seconds_to_serving(
+            host, "dpkg-reconfigure", "-fnoninteractive", "omero-web", timeout=SERVING_TIMEOUT_S
+        )
         return upgrade, reconfigure
 
 

@@ -22,6 +22,7 @@ from .hosts import (
     gunicorn_running,
     make_sessions,
     prepared_host,
+    seconds_to_serving,
     status,
     wait_for,
 )
@@ -62,17 +63,6 @@ def kill_master_and_time_restart(
     restarts = int(unit_state(host)["NRestarts"])
     host.run("kill", "-9", str(master))
     return seconds_until_serving_again(host, restarts, path, port)
-
-
-def seconds_to_first_200(host: Host, path: str = LOGIN) -> float:
-    """From now until the first 200 of PATH through nginx, polled without pause."""
-    out = host.sh(
-        "start=$(date +%s.%N); "
-        "until [ \"$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: localhost' "
-        f'http://127.0.0.1{path})" = 200 ]; do :; done; '
-        "awk -v start=$start -v end=$(date +%s.%N) 'BEGIN { print end - start }'"
-    )
-    return float(out.strip())
 
 
 def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: Path) -> None:
@@ -130,7 +120,7 @@ def test_units_under_systemd(client: docker.DockerClient, target: Target, deb: P
         # under a second on a quiet machine; recorded, and held to a bound
         # that load cannot reach).
         host.run("systemctl", "restart", "omero-web")
-        first = round(seconds_to_first_200(host), 2)
+        first = round(seconds_to_serving(host), 2)
         record(target, first_200_after_started_s=first)
         assert first < 10, f"{first} s from 'started' to the first 200"
         # The master did the workers' first-request work before forking
